@@ -1,0 +1,100 @@
+//! Portico: pages, components and server functions, organised by feature.
+
+pub mod auth;
+pub mod billing;
+pub mod components;
+pub mod error;
+pub mod layout;
+pub mod staff;
+pub mod support;
+
+#[cfg(feature = "ssr")]
+pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use auth::{current_viewer, AccountPage, SignInPage, Viewer};
+use error::AppError;
+use layout::{Footer, Header, NotFound};
+
+pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
+
+/// The signed-in person, loaded once per page and shared through context.
+pub fn use_viewer() -> ViewerResource {
+    expect_context::<ViewerResource>()
+}
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let viewer: ViewerResource = Resource::new(|| (), |_| current_viewer());
+    provide_context(viewer);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/portico.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "Portico".to_string() } else { format!("{t} · Portico") }/>
+        <Router>
+            <Header/>
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/sign-in") view=SignInPage/>
+                    <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/staff") view=staff::StaffHome/>
+                    <Route path=path!("/support") view=support::SupportHome/>
+                    <Route path=path!("/billing") view=billing::BillingHome/>
+                </Routes>
+            </main>
+            <Footer/>
+        </Router>
+    }
+}
+
+#[component]
+fn HomePage() -> impl IntoView {
+    let viewer = use_viewer();
+    view! {
+        <Title text="Welcome"/>
+        <section class="hero">
+            <h1>"Portico"</h1>
+            <p class="lead">"Your support subscription in one place: SLA-tracked tickets, the knowledge base, alerts and enterprise packages in the Support Portal; invoices, estimates and your subscription in the Billing Portal."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match viewer.await.ok().flatten() {
+                        Some(v) => view! {
+                            <p><a class="button primary" href=v.landing.path()>"Continue to your portal"</a></p>
+                        }.into_any(),
+                        None => view! {
+                            <p><a class="button primary" href="/sign-in">"Sign in"</a></p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,117 @@
+//! Staff Console.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::ErrorNotice;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationRow {
+    pub id: i32,
+    pub name: String,
+    pub main_contact: Option<String>,
+    pub contacts: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffDashboard {
+    pub organizations: Vec<OrganizationRow>,
+    pub staff_members: u64,
+}
+
+#[server(prefix = "/api", endpoint = "load_staff_dashboard")]
+pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
+    use crate::auth::ssr::{app_state, require_staff};
+    use entity::{contact, organization, user};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+    async {
+        require_staff(&[])?;
+        let state = app_state()?;
+        let orgs = organization::Entity::find()
+            .order_by_asc(organization::Column::Name)
+            .all(&state.db)
+            .await?;
+        let contacts = contact::Entity::find()
+            .filter(contact::Column::Active.eq(true))
+            .all(&state.db)
+            .await?;
+        let organizations = orgs
+            .into_iter()
+            .map(|o| OrganizationRow {
+                id: o.id,
+                main_contact: contacts
+                    .iter()
+                    .find(|c| c.organization_id == o.id && c.is_main)
+                    .map(|c| c.name.clone()),
+                contacts: contacts
+                    .iter()
+                    .filter(|c| c.organization_id == o.id)
+                    .count() as u64,
+                name: o.name,
+            })
+            .collect();
+        let staff_members = user::Entity::find()
+            .filter(user::Column::StaffRole.is_not_null())
+            .filter(user::Column::Active.eq(true))
+            .count(&state.db)
+            .await?;
+        Ok(StaffDashboard {
+            organizations,
+            staff_members,
+        })
+    }
+    .await
+}
+
+#[component]
+pub fn StaffHome() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_staff_dashboard());
+    view! {
+        <Title text="Staff Console"/>
+        <h1>"Staff Console"</h1>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(o) => view! { <Overview overview=o/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Overview(overview: StaffDashboard) -> impl IntoView {
+    let count = overview.organizations.len();
+    view! {
+        <ul class="stats" aria-label="At a glance">
+            <li><strong>{count}</strong>" customer organizations"</li>
+            <li><strong>{overview.staff_members}</strong>" staff members"</li>
+        </ul>
+        <section aria-labelledby="orgs-title">
+            <h2 id="orgs-title">"Organizations"</h2>
+            {if overview.organizations.is_empty() {
+                view! { <p class="empty">"No customer organizations yet. They appear here once an order is processed."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table">
+                        <caption class="visually-hidden">"Customer organizations"</caption>
+                        <thead><tr><th scope="col">"Organization"</th><th scope="col">"Main Contact"</th><th scope="col">"Active contacts"</th></tr></thead>
+                        <tbody>
+                            {overview.organizations.into_iter().map(|o| view! {
+                                <tr>
+                                    <th scope="row">{o.name}</th>
+                                    <td>{o.main_contact.unwrap_or_else(|| "—".into())}</td>
+                                    <td>{o.contacts}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,13 @@
+//! SeaORM entities shared by the server and the browser build.
+//!
+//! These stay plain declarations; finders, validation and transactions live in
+//! `app` beside the features that use them. The enums here are also the shapes
+//! the pages receive, which is why this crate compiles for wasm32.
+
+pub mod audit_event;
+pub mod contact;
+pub mod organization;
+pub mod session;
+pub mod user;
+
+pub use user::StaffRole;

@@ -1,0 +1,20 @@
+//! Schema migrations, applied at boot by `server serve` and on demand by `server migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_users_and_sessions;
+mod m20261128_000002_create_organizations_and_contacts;
+mod m20261128_000003_create_audit_events;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_create_users_and_sessions::Migration),
+            Box::new(m20261128_000002_create_organizations_and_contacts::Migration),
+            Box::new(m20261128_000003_create_audit_events::Migration),
+        ]
+    }
+}

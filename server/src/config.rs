@@ -1,0 +1,176 @@
+//! Command line and environment. Every setting has a flag, an environment
+//! variable and a default that serves the embedded demo.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "server",
+    version,
+    about = "Portico: support and billing portals and the staff console in one server."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve HTTP (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create a staff account, or reset its password and role. The password is
+    /// read from the terminal, or from standard input when it is not a terminal.
+    CreateStaff {
+        /// E-mail address the staff member signs in with.
+        #[arg(long)]
+        email: String,
+        /// What they may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Display name (defaults to the part of the e-mail before the @).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Agent,
+    Billing,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://PATH?mode=rwc` (embedded) or `postgres://user@host/db`.
+    /// Defaults to `sqlite://DATA_DIR/portico.db?mode=rwc`.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "PORTICO_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Public URL people reach Portico at; used for links in e-mails, the
+    /// Origin check and the cookie's Secure flag (set when it is https).
+    /// Defaults to http://BIND.
+    #[arg(long, env = "PORTICO_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Directory for the embedded database and uploaded files (created if absent).
+    #[arg(
+        long,
+        env = "PORTICO_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Directory holding the built site (`pkg/` with the WASM, JS and CSS).
+    #[arg(
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
+    pub site_root: String,
+
+    /// Load the demo organizations and accounts when the database has no users.
+    #[arg(long, env = "PORTICO_DEMO", default_value_t = false, global = true)]
+    pub demo: bool,
+
+    /// Minutes without a request after which a session ends.
+    #[arg(
+        long,
+        env = "PORTICO_SESSION_IDLE_MINUTES",
+        default_value_t = 120,
+        global = true
+    )]
+    pub session_idle_minutes: u64,
+
+    /// Hours after sign-in after which a session ends, however active.
+    #[arg(
+        long,
+        env = "PORTICO_SESSION_ABSOLUTE_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub session_absolute_hours: u64,
+
+    /// Take the client address from X-Forwarded-For. Only behind a proxy you run.
+    #[arg(
+        long,
+        env = "PORTICO_TRUST_FORWARDED_FOR",
+        default_value_t = false,
+        global = true
+    )]
+    pub trust_forwarded_for: bool,
+
+    /// SMTP relay host for outgoing mail. Unset: mail stays in the outbox, readable by staff.
+    #[arg(long, env = "PORTICO_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+
+    /// SMTP relay port.
+    #[arg(long, env = "PORTICO_SMTP_PORT", default_value_t = 25, global = true)]
+    pub smtp_port: u16,
+
+    /// SMTP user name, when the relay requires authentication.
+    #[arg(long, env = "PORTICO_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+
+    /// SMTP password (prefer the environment variable over the flag).
+    #[arg(
+        long,
+        env = "PORTICO_SMTP_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub smtp_password: Option<String>,
+
+    /// Sender address of outgoing mail.
+    #[arg(
+        long,
+        env = "PORTICO_SMTP_FROM",
+        default_value = "Portico <portico@localhost>",
+        global = true
+    )]
+    pub smtp_from: String,
+
+    /// Log format.
+    #[arg(long, env = "PORTICO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/portico.db?mode=rwc", self.data_dir.display()))
+    }
+
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}

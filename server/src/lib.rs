@@ -1,0 +1,205 @@
+//! The Portico server: configuration, state, router, and start-up.
+
+pub mod config;
+pub mod security;
+pub mod seed;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use app::auth::ssr::AuthRuntime;
+use app::state::{AppState, Settings};
+use app::{shell, App};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+
+/// Opens the database. SQLite gets WAL, `synchronous=FULL` (NORMAL can lose
+/// the last commits on power loss in WAL mode), foreign keys and a busy timeout.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        });
+    } else {
+        opts.max_connections(16);
+    }
+    Database::connect(opts)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact(url)))
+}
+
+/// The URL without its password, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("applying migrations")
+}
+
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        base_url: config.base_url(),
+        session_idle: Duration::from_secs(config.session_idle_minutes.max(1) * 60),
+        session_absolute: Duration::from_secs(config.session_absolute_hours.max(1) * 3600),
+        trust_forwarded_for: config.trust_forwarded_for,
+    }
+}
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("portico")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.bind)
+        .build()
+}
+
+pub fn state(config: &Config, db: DatabaseConnection) -> AppState {
+    AppState {
+        db,
+        settings: Arc::new(settings(config)),
+        leptos_options: leptos_options(config),
+        auth: Arc::new(AuthRuntime::new()),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let nonce_context = || {
+        if let Some(nonce) = use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<security::CspNonce>().cloned())
+        {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, nonce_context, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(nonce_context, shell))
+        // Layers run bottom-up: headers outermost, then the Origin check,
+        // then the session, then the page guard.
+        .layer(axum::middleware::from_fn(security::server_fn_error_status))
+        .layer(axum::middleware::from_fn(security::guard_pages))
+        .layer(from_fn_with_state(state.clone(), security::resolve_session))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::reject_cross_site,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &http::Request<axum::body::Body>| {
+                // The path only: query strings may carry tokens.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            },
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            super::redact("sqlite://./data/p.db"),
+            "sqlite://./data/p.db"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+use std::io::{BufRead as _, IsTerminal as _};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::Parser as _;
+use entity::{user, StaffRole};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use server::config::{Cli, Command, Config, LogFormat, RoleArg};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.config.log_format);
+    if let Err(err) = run(cli).await {
+        tracing::error!("{err:#}");
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("creating the data directory {}", config.data_dir.display())
+        })?;
+    }
+    let db = server::connect(&url).await?;
+    server::migrate(&db).await?;
+    Ok(db)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            open(&config).await?;
+            println!(
+                "Migrations applied to {}",
+                server::redact(&config.database_url())
+            );
+            Ok(())
+        }
+        Command::CreateStaff { email, role, name } => {
+            create_staff(&config, email, role, name).await
+        }
+        Command::Serve => {
+            let db = open(&config).await?;
+            if config.demo && server::seed::load_demo_if_empty(&db).await? {
+                tracing::info!("demo data loaded");
+            }
+            let listener = tokio::net::TcpListener::bind(config.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.bind))?;
+            let state = server::state(&config, db);
+            println!("Portico is running at {}", config.base_url());
+            if config.demo {
+                println!("Demo logins (password: {}):", server::seed::DEMO_PASSWORD);
+                for l in server::seed::DEMO_LOGINS {
+                    println!("  {:<24} {}", l.email, l.what);
+                }
+            }
+            server::serve(listener, state, server::shutdown_signal()).await
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        anyhow::ensure!(first == second, "the two passwords differ");
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    app::auth::ssr::password::validate_new_password("password", &password)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(password)
+}
+
+async fn create_staff(
+    config: &Config,
+    email: String,
+    role: RoleArg,
+    name: Option<String>,
+) -> anyhow::Result<()> {
+    let email = email.trim().to_lowercase();
+    anyhow::ensure!(
+        email.contains('@') && email.len() <= 320 && !email.contains(char::is_whitespace),
+        "--email must be an e-mail address, like ada@example.com"
+    );
+    let role = match role {
+        RoleArg::Admin => StaffRole::Admin,
+        RoleArg::Agent => StaffRole::Agent,
+        RoleArg::Billing => StaffRole::Billing,
+    };
+    let password = read_password()?;
+    let db = open(config).await?;
+    let hash = app::auth::ssr::password::Passwords::new(1)
+        .hash(&password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = Utc::now();
+    let display = name.unwrap_or_else(|| email.split('@').next().unwrap_or("staff").to_string());
+    match user::Entity::find()
+        .filter(user::Column::Email.eq(email.clone()))
+        .one(&db)
+        .await?
+    {
+        Some(existing) => {
+            anyhow::ensure!(
+                existing.staff_role.is_some(),
+                "{email} belongs to a customer contact; staff need their own address"
+            );
+            let mut a = existing.into_active_model();
+            a.password_hash = Set(Some(hash.0));
+            a.staff_role = Set(Some(role));
+            a.active = Set(true);
+            a.updated_at = Set(now);
+            let u = a.update(&db).await?;
+            app::auth::ssr::session::end_all_for_user(&db, u.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Updated {email}: role {}, new password, sessions ended.",
+                role.label()
+            );
+        }
+        None => {
+            user::ActiveModel {
+                email: Set(email.clone()),
+                name: Set(display),
+                password_hash: Set(Some(hash.0)),
+                staff_role: Set(Some(role)),
+                active: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&db)
+            .await?;
+            println!("Created {email} ({}).", role.label());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! Layers every request passes through: security headers with a per-response
+//! CSP nonce, the cross-site request check, session resolution, and the guard
+//! that sends signed-out visitors of private pages to the sign-in page.
+
+use std::net::SocketAddr;
+
+use app::auth::ssr::{session, Actor, ClientAddr};
+use app::state::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use http::{header, HeaderValue, Method, StatusCode};
+use rand::RngCore as _;
+
+/// The nonce the page's inline scripts carry; the CSP header allows exactly it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+fn is_static(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/healthz"
+}
+
+pub async fn security_headers(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let nonce = base64::engine::general_purpose::STANDARD.encode(bytes);
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let is_asset = req.uri().path().starts_with("/pkg/");
+
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+    }
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    );
+    if state.settings.cookie_secure() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        // Pages and API answers are personal; built assets may be revalidated.
+        let policy = if is_asset { "no-cache" } else { "no-store" };
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    res
+}
+
+fn is_safe_method(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether a state-changing request comes from our own pages. Browsers send
+/// `Sec-Fetch-Site` (modern ones) or at least `Origin` on every POST; a
+/// request with neither is not from a browser and cannot ride a user's cookie
+/// from another site.
+pub fn same_site_request(req: &Request, expected_origin: &str) -> bool {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let host_origin = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(|host| {
+                    let scheme = expected_origin.split("://").next().unwrap_or("http");
+                    format!("{scheme}://{host}")
+                });
+            origin == expected_origin || Some(origin) == host_origin.as_deref()
+        }
+    }
+}
+
+pub async fn reject_cross_site(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !is_safe_method(req.method()) && !same_site_request(&req, state.settings.origin()) {
+        tracing::warn!(method = %req.method(), path = %req.uri().path(), "cross-site request refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-site request refused: submit the form from Portico's own pages.",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn client_addr(req: &Request, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+        {
+            return first.to_string();
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Resolves the session cookie into an [`Actor`] in the request's extensions.
+pub async fn resolve_session(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let addr = client_addr(&req, state.settings.trust_forwarded_for);
+    req.extensions_mut().insert(ClientAddr(addr));
+    let mut stale_cookie = false;
+    if !is_static(req.uri().path()) {
+        if let Some(token) = session::token_from_headers(req.headers()) {
+            match session::resolve(&state.db, &state.settings, &token).await {
+                Ok(Some(actor)) => {
+                    req.extensions_mut().insert(actor);
+                }
+                Ok(None) => stale_cookie = true,
+                Err(_) => {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The service is temporarily unavailable.",
+                    )
+                        .into_response()
+                }
+            }
+        }
+    }
+    let mut res = next.run(req).await;
+    if stale_cookie && !res.headers().contains_key(header::SET_COOKIE) {
+        if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(&state.settings)) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+enum Need {
+    SignedIn,
+    Staff,
+    Support,
+    Billing,
+}
+
+fn page_need(path: &str) -> Option<Need> {
+    let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
+    if under("/staff") {
+        Some(Need::Staff)
+    } else if under("/support") {
+        Some(Need::Support)
+    } else if under("/billing") {
+        Some(Need::Billing)
+    } else if under("/account") {
+        Some(Need::SignedIn)
+    } else {
+        None
+    }
+}
+
+/// Private pages: signed-out visitors go to the sign-in page (and come back
+/// after); signed-in people without the role get the page's own refusal with
+/// status 403. Server functions authorize themselves, per object.
+pub async fn guard_pages(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let Some(need) = page_need(&path) else {
+        return next.run(req).await;
+    };
+    let allowed = match req.extensions().get::<Actor>() {
+        None => {
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str().to_owned())
+                .unwrap_or(path);
+            let location = format!("/sign-in?next={}", urlencode(&target));
+            return Response::builder()
+                .status(StatusCode::SEE_OTHER)
+                .header(header::LOCATION, location)
+                .body(Body::empty())
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+        Some(actor) => match need {
+            Need::SignedIn => true,
+            Need::Staff => actor.staff_role().is_some(),
+            Need::Support => actor.can_use_support(),
+            Need::Billing => actor.can_use_billing(),
+        },
+    };
+    let mut res = next.run(req).await;
+    if !allowed && res.status().is_success() {
+        *res.status_mut() = StatusCode::FORBIDDEN;
+    }
+    res
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(headers: &[(&str, &str)]) -> Request {
+        let mut b = Request::builder().method("POST").uri("/api/sign_out");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn cross_site_detection() {
+        let me = "http://127.0.0.1:3000";
+        assert!(same_site_request(
+            &post(&[("sec-fetch-site", "same-origin")]),
+            me
+        ));
+        assert!(!same_site_request(
+            &post(&[("sec-fetch-site", "cross-site")]),
+            me
+        ));
+        assert!(!same_site_request(
+            &post(&[("sec-fetch-site", "same-site")]),
+            me
+        ));
+        assert!(same_site_request(&post(&[("origin", me)]), me));
+        assert!(!same_site_request(
+            &post(&[("origin", "https://evil.example")]),
+            me
+        ));
+        assert!(!same_site_request(&post(&[("origin", "null")]), me));
+        assert!(same_site_request(
+            &post(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ]),
+            me
+        ));
+        assert!(same_site_request(&post(&[]), me));
+    }
+
+    #[test]
+    fn private_pages_and_next_encoding() {
+        assert!(matches!(page_need("/staff"), Some(Need::Staff)));
+        assert!(matches!(page_need("/staff/orders"), Some(Need::Staff)));
+        assert!(page_need("/staffing").is_none());
+        assert!(page_need("/sign-in").is_none());
+        assert_eq!(urlencode("/billing?x=1&y"), "/billing%3Fx%3D1%26y");
+    }
+}
+
+/// Server functions answer every error with status 500; this gives each
+/// error the status its kind means (400, 401, 403, 404, 429…) and a
+/// `Retry-After` when throttled, for the hydrated page and API clients alike.
+pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let app::error::AppError::Throttled { retry_after_secs } = err {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                parts.headers.insert(header::RETRY_AFTER, v);
+            }
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,0 +1,515 @@
+//! Accounts and sessions over real HTTP, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::{session_cookie, set_cookie_lines, TestServer, PASSWORD};
+use entity::{session, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+db_tests!(
+    sign_in_sets_a_hardened_session_cookie,
+    wrong_email_and_wrong_password_are_indistinguishable,
+    throttling_answers_429_with_retry_after_and_lets_the_owner_back_soon,
+    throttling_per_client_address,
+    session_id_is_replaced_at_sign_in,
+    sign_out_kills_the_old_cookie,
+    password_change_ends_every_other_session,
+    cross_site_state_changes_are_refused,
+    get_never_changes_state,
+    security_headers_on_every_response,
+    plain_form_post_signs_in_without_javascript,
+    deactivated_people_cannot_sign_in_and_lose_their_sessions,
+    idle_and_absolute_expiry_end_sessions,
+    malformed_input_is_a_clear_4xx,
+    private_pages_redirect_and_refuse_by_role,
+    health_check_reports_the_database,
+);
+
+async fn sign_in_sets_a_hardened_session_cookie(srv: &TestServer) {
+    let res = srv.sign_in_response("Admin@Example.com", PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let line = set_cookie_lines(&res)
+        .into_iter()
+        .find(|l| l.starts_with("portico_session="))
+        .expect("Set-Cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(line.contains(attr), "{attr} missing from {line}");
+    }
+    // The base URL is http here, so the cookie must not be Secure (or it would never come back).
+    assert!(!line.contains("Secure"), "{line}");
+    let landing: String = res.json().await.unwrap();
+    assert_eq!(landing, "/staff");
+
+    let cookie = line.split(';').next().unwrap().to_string();
+    assert_eq!(
+        srv.whoami(&cookie).await.as_deref(),
+        Some("admin@example.com")
+    );
+
+    // Only the hash of the token is stored.
+    let token = cookie.trim_start_matches("portico_session=");
+    let stored = session::Entity::find().all(&srv.state.db).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0].id_hash, token);
+    assert_eq!(
+        stored[0].id_hash,
+        app::auth::ssr::session::hash_token(token)
+    );
+
+    // Customers land on their portal.
+    let res = srv.sign_in_response("tech1@acme.example", PASSWORD).await;
+    assert_eq!(res.json::<String>().await.unwrap(), "/support");
+    let res = srv.sign_in_response("main@acme.example", PASSWORD).await;
+    assert_eq!(res.json::<String>().await.unwrap(), "/billing");
+    let res = srv.sign_in_response("main@globex.example", PASSWORD).await;
+    assert_eq!(
+        res.json::<String>().await.unwrap(),
+        "/support",
+        "a sole contact uses the Support Portal"
+    );
+}
+
+async fn timed_failure(srv: &TestServer, email: &str) -> (u16, String, Duration) {
+    let start = Instant::now();
+    let res = srv.sign_in_response(email, "not-the-password").await;
+    let took = start.elapsed();
+    (res.status().as_u16(), res.text().await.unwrap(), took)
+}
+
+async fn wrong_email_and_wrong_password_are_indistinguishable(srv: &TestServer) {
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for (i, email) in [
+        "tech1@acme.example",
+        "tech2@acme.example",
+        "agent@example.com",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (s1, b1, t1) = timed_failure(srv, email).await;
+        let (s2, b2, t2) = timed_failure(srv, &format!("nobody{i}@nowhere.example")).await;
+        assert_eq!((s1, s2), (401, 401));
+        assert_eq!(b1, b2, "the answers must be identical");
+        assert!(
+            b1.contains("e-mail address or password is not correct"),
+            "{b1}"
+        );
+        known.push(t1);
+        unknown.push(t2);
+    }
+    known.sort();
+    unknown.sort();
+    // Unknown accounts are verified against a dummy hash: without it they
+    // would answer in well under a tenth of the time.
+    let (k, u) = (known[1].as_secs_f64(), unknown[1].as_secs_f64());
+    assert!(
+        u > k * 0.4 && k > u * 0.4,
+        "median known {k:.4}s vs unknown {u:.4}s"
+    );
+}
+
+async fn throttling_answers_429_with_retry_after_and_lets_the_owner_back_soon(srv: &TestServer) {
+    for _ in 0..5 {
+        let res = srv.sign_in_response("agent@example.com", "guess").await;
+        assert_eq!(res.status(), 401);
+    }
+    // Even the right password waits now: the answer must not reveal it.
+    let res = srv.sign_in_response("agent@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "retry-after {retry}");
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many sign-in attempts"));
+    // Other people are not affected.
+    assert_eq!(
+        srv.sign_in_response("admin@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    // The owner is back after the short wait.
+    tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(200)).await;
+    assert_eq!(
+        srv.sign_in_response("agent@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn throttling_per_client_address(srv: &TestServer) {
+    // Twenty failures spread over many accounts (never five on one).
+    for i in 0..20 {
+        let res = srv
+            .sign_in_response(&format!("spray{i}@nowhere.example"), "guess")
+            .await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = srv.sign_in_response("billing@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+}
+
+async fn session_id_is_replaced_at_sign_in(srv: &TestServer) {
+    let first = srv.sign_in("tech1@acme.example").await;
+    let res = srv
+        .call(
+            "sign_in",
+            Some(&first),
+            &[("email", "tech1@acme.example"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let second = session_cookie(&res).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        srv.whoami(&first).await,
+        None,
+        "the pre-sign-in session must be gone"
+    );
+    assert_eq!(
+        srv.whoami(&second).await.as_deref(),
+        Some("tech1@acme.example")
+    );
+}
+
+async fn sign_out_kills_the_old_cookie(srv: &TestServer) {
+    let cookie = srv.sign_in("main@acme.example").await;
+    let res = srv.call("sign_out", Some(&cookie), &[]).await;
+    assert_eq!(res.status(), 200);
+    assert!(set_cookie_lines(&res)
+        .iter()
+        .any(|l| l.starts_with("portico_session=;") && l.contains("Max-Age=0")));
+    // Replaying the old cookie does not work: the session ended on the server.
+    assert_eq!(srv.whoami(&cookie).await, None);
+    assert_eq!(srv.get("/billing", Some(&cookie)).await.status(), 303);
+}
+
+async fn password_change_ends_every_other_session(srv: &TestServer) {
+    let laptop = srv.sign_in("tech2@acme.example").await;
+    let phone = srv.sign_in("tech2@acme.example").await;
+    let new_pw = "a much better passphrase";
+
+    // Wrong current password: nothing changes.
+    let res = srv
+        .call(
+            "change_password",
+            Some(&laptop),
+            &[
+                ("current_password", "wrong"),
+                ("new_password", new_pw),
+                ("confirm_password", new_pw),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("current password is not correct"));
+    assert!(srv.whoami(&phone).await.is_some());
+
+    // Too short: says what to fix.
+    let res = srv
+        .call(
+            "change_password",
+            Some(&laptop),
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "short"),
+                ("confirm_password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("at least 12 characters"));
+
+    let res = srv
+        .call(
+            "change_password",
+            Some(&laptop),
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new_pw),
+                ("confirm_password", new_pw),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let fresh = session_cookie(&res).expect("a fresh session for this browser");
+    assert_eq!(srv.whoami(&laptop).await, None);
+    assert_eq!(srv.whoami(&phone).await, None);
+    assert_eq!(
+        srv.whoami(&fresh).await.as_deref(),
+        Some("tech2@acme.example")
+    );
+    assert_eq!(
+        srv.sign_in_response("tech2@acme.example", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        srv.sign_in_response("tech2@acme.example", new_pw)
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn cross_site_state_changes_are_refused(srv: &TestServer) {
+    let cookie = srv.sign_in("admin@example.com").await;
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "null"),
+    ] {
+        let res = srv
+            .client
+            .post(srv.url("/api/sign_out"))
+            .header(name, value)
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}: {value}");
+        let res = srv
+            .client
+            .post(srv.url("/api/sign_in"))
+            .header(name, value)
+            .form(&[("email", "agent@example.com"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        assert!(session_cookie(&res).is_none());
+    }
+    assert_eq!(
+        srv.whoami(&cookie).await.as_deref(),
+        Some("admin@example.com"),
+        "still signed in"
+    );
+    // The same request from our own page works.
+    let res = srv
+        .client
+        .post(srv.url("/api/sign_out"))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(srv.whoami(&cookie).await, None);
+}
+
+async fn get_never_changes_state(srv: &TestServer) {
+    let cookie = srv.sign_in("agent@example.com").await;
+    let res = srv.get("/api/sign_out", Some(&cookie)).await;
+    assert!(
+        !res.status().is_success(),
+        "GET sign_out answered {}",
+        res.status()
+    );
+    assert_eq!(
+        srv.whoami(&cookie).await.as_deref(),
+        Some("agent@example.com")
+    );
+    let res = srv
+        .get(
+            "/api/sign_in?email=agent%40example.com&password=portico-demo",
+            None,
+        )
+        .await;
+    assert!(!res.status().is_success());
+    assert!(session_cookie(&res).is_none());
+    let sessions = session::Entity::find().all(&srv.state.db).await.unwrap();
+    assert_eq!(sessions.len(), 1, "no session was created by GET");
+}
+
+async fn security_headers_on_every_response(srv: &TestServer) {
+    for path in ["/", "/sign-in", "/no-such-page", "/healthz"] {
+        let res = srv.get(path, None).await;
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(h["referrer-policy"].to_str().unwrap().len() > 3);
+        let csp = h["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("object-src 'none'"));
+        assert!(!csp.contains("unsafe-inline"));
+        if path != "/healthz" {
+            let nonce = csp
+                .split("'nonce-")
+                .nth(1)
+                .and_then(|s| s.split('\'').next())
+                .unwrap()
+                .to_string();
+            let html = res.text().await.unwrap();
+            assert!(
+                html.contains(&format!("nonce=\"{nonce}\"")),
+                "{path}: inline scripts must carry the header's nonce"
+            );
+        }
+    }
+    // A fresh nonce per response.
+    let a = srv.get("/", None).await.headers()["content-security-policy"].clone();
+    let b = srv.get("/", None).await.headers()["content-security-policy"].clone();
+    assert_ne!(a, b);
+    let res = srv.get("/no-such-page", None).await;
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+}
+
+async fn plain_form_post_signs_in_without_javascript(srv: &TestServer) {
+    let form = |pw: &'static str| {
+        srv.client
+            .post(srv.url("/api/sign_in"))
+            .headers(srv.same_origin())
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("referer", srv.url("/sign-in?next=%2Faccount"))
+            .form(&[
+                ("email", "billing@example.com"),
+                ("password", pw),
+                ("next", "/account"),
+            ])
+    };
+    let res = form(PASSWORD).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/account");
+    let cookie = session_cookie(&res).unwrap();
+    let page = srv.get("/account", Some(&cookie)).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("billing@example.com"));
+
+    let res = form("wrong password").send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert!(session_cookie(&res).is_none());
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        back.contains("/sign-in") && back.contains("__err"),
+        "{back}"
+    );
+    let path = back.trim_start_matches(&srv.base).to_string();
+    let page = srv.get(&path, None).await.text().await.unwrap();
+    assert!(
+        page.contains("e-mail address or password is not correct"),
+        "the form shows the error"
+    );
+}
+
+async fn deactivated_people_cannot_sign_in_and_lose_their_sessions(srv: &TestServer) {
+    let cookie = srv.sign_in("tech1@acme.example").await;
+    user::Entity::update_many()
+        .col_expr(user::Column::Active, sea_orm::sea_query::Expr::value(false))
+        .filter(user::Column::Email.eq("tech1@acme.example"))
+        .exec(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(srv.whoami(&cookie).await, None);
+    let res = srv.sign_in_response("tech1@acme.example", PASSWORD).await;
+    assert_eq!(res.status(), 401);
+    assert!(
+        res.text().await.unwrap().contains("not correct"),
+        "same answer as a wrong password"
+    );
+}
+
+async fn idle_and_absolute_expiry_end_sessions(srv: &TestServer) {
+    let idle = srv.sign_in("agent@example.com").await;
+    let old = Utc::now() - chrono::Duration::hours(3);
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::LastSeenAt,
+            sea_orm::sea_query::Expr::value(old),
+        )
+        .exec(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        srv.whoami(&idle).await,
+        None,
+        "idle for longer than 2 hours"
+    );
+
+    let absolute = srv.sign_in("agent@example.com").await;
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .exec(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(srv.whoami(&absolute).await, None);
+}
+
+async fn malformed_input_is_a_clear_4xx(srv: &TestServer) {
+    let res = srv
+        .client
+        .post(srv.url("/api/sign_in"))
+        .headers(srv.same_origin())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("%%%&&&=\u{0}")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let res = srv.sign_in_response("", "x").await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("e-mail address"));
+    let res = srv.sign_in_response("not-an-email", "x").await;
+    assert_eq!(res.status(), 400);
+    let long = "a".repeat(5000);
+    let res = srv
+        .sign_in_response(&format!("{long}@x.example"), &long)
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = srv.get("/sign-in?next=%00%ff", None).await;
+    assert_eq!(res.status(), 200);
+}
+
+async fn private_pages_redirect_and_refuse_by_role(srv: &TestServer) {
+    let res = srv.get("/staff", None).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/sign-in?next=/staff");
+
+    let cases = [
+        ("admin@example.com", [200, 403, 403]),
+        ("agent@example.com", [200, 403, 403]),
+        ("billing@example.com", [200, 403, 403]),
+        ("main@acme.example", [403, 403, 200]),
+        ("tech1@acme.example", [403, 200, 403]),
+        ("main@globex.example", [403, 200, 200]),
+    ];
+    for (email, expected) in cases {
+        let cookie = srv.sign_in(email).await;
+        for (path, want) in ["/staff", "/support", "/billing"].into_iter().zip(expected) {
+            let res = srv.get(path, Some(&cookie)).await;
+            assert_eq!(res.status().as_u16(), want, "{email} GET {path}");
+            let body = res.text().await.unwrap();
+            if want == 403 {
+                assert!(body.contains("do not have access"), "{email} {path}");
+            }
+        }
+        let account = srv.get("/account", Some(&cookie)).await;
+        assert_eq!(account.status(), 200);
+        assert!(account.text().await.unwrap().contains(email));
+    }
+}
+
+async fn health_check_reports_the_database(srv: &TestServer) {
+    let res = srv.get("/healthz", None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "ok");
+}

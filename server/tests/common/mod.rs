@@ -1,0 +1,255 @@
+//! Test harness: a real Portico server on an ephemeral port, over a fresh
+//! SQLite file or a fresh PostgreSQL database, with the real migrations and
+//! the demo data.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use app::state::AppState;
+use clap::Parser as _;
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN, SET_COOKIE};
+use sea_orm::{ConnectionTrait, Database};
+
+pub const PASSWORD: &str = "portico-demo";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    pg_drop: Option<(String, String)>,
+    _dir: Option<tempdir::TempDir>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+mod tempdir {
+    /// A directory removed when dropped.
+    pub struct TempDir(pub std::path::PathBuf);
+    impl TempDir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(format!("portico-test-{}", uuid()));
+            std::fs::create_dir_all(&p).expect("temp dir");
+            TempDir(p)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    pub fn uuid() -> String {
+        use rand::RngCore as _;
+        let mut b = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+}
+
+/// Where PostgreSQL tests connect (an admin connection that may create databases).
+pub fn pg_admin_url() -> String {
+    std::env::var("PORTICO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn pg_required() -> bool {
+    std::env::var("PORTICO_REQUIRE_PG").is_ok_and(|v| v == "1")
+}
+
+impl TestServer {
+    /// Starts a server, or returns `None` (after saying so) when PostgreSQL is
+    /// unreachable and not required.
+    pub async fn start(backend: Backend) -> Option<TestServer> {
+        let (url, dir, pg_drop) = match backend {
+            Backend::Sqlite => {
+                let dir = tempdir::TempDir::new();
+                let url = format!("sqlite://{}/portico.db?mode=rwc", dir.0.display());
+                (url, Some(dir), None)
+            }
+            Backend::Postgres => {
+                let admin_url = pg_admin_url();
+                let admin = match Database::connect(admin_url.as_str()).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        if pg_required() {
+                            panic!("PostgreSQL is required (PORTICO_REQUIRE_PG=1) but unreachable at {admin_url}: {e}");
+                        }
+                        eprintln!("SKIPPED: PostgreSQL unreachable at {admin_url} ({e}); set PORTICO_TEST_PG_URL to run the PostgreSQL half");
+                        return None;
+                    }
+                };
+                let name = format!("portico_test_{}", tempdir::uuid());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                let _ = admin.close().await;
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin_url.clone());
+                (format!("{base}/{name}"), None, Some((admin_url, name)))
+            }
+        };
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let config = server::config::Cli::parse_from([
+            "server",
+            "--database-url",
+            &url,
+            "--bind",
+            &addr.to_string(),
+            "--base-url",
+            &format!("http://{addr}"),
+            "--site-root",
+            "target/site",
+        ])
+        .config;
+        let db = server::connect(&url).await.expect("connect");
+        server::migrate(&db).await.expect("migrate");
+        assert!(server::seed::load_demo_if_empty(&db).await.expect("seed"));
+        let state = server::state(&config, db);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            server::serve(listener, serve_state, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Some(TestServer {
+            base: format!("http://{addr}"),
+            state,
+            client,
+            pg_drop,
+            _dir: dir,
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Headers a same-origin browser request carries.
+    pub fn same_origin(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        h
+    }
+
+    /// Calls a server function the way the hydrated page does.
+    pub async fn call(
+        &self,
+        endpoint: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .headers(self.same_origin())
+            .header("accept", "application/json")
+            .form(form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn sign_in_response(&self, email: &str, password: &str) -> reqwest::Response {
+        self.call("sign_in", None, &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Signs in and returns the `name=value` cookie pair.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let res = self.sign_in_response(email, PASSWORD).await;
+        assert_eq!(res.status(), 200, "sign-in of {email} failed");
+        session_cookie(&res).expect("session cookie")
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// The e-mail of whoever `cookie` signs in, if anyone.
+    pub async fn whoami(&self, cookie: &str) -> Option<String> {
+        let res = self.call("current_viewer", Some(cookie), &[]).await;
+        assert_eq!(res.status(), 200);
+        let v: serde_json::Value = res.json().await.expect("json");
+        v.get("email").and_then(|e| e.as_str()).map(str::to_owned)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.state.db.clone().close().await;
+        if let Some((admin_url, name)) = self.pg_drop.take() {
+            if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            }
+        }
+    }
+}
+
+/// The `portico_session=...` pair from a response's Set-Cookie, if it sets one.
+pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    set_cookie_lines(res)
+        .into_iter()
+        .find(|l| l.starts_with("portico_session=") && !l.starts_with("portico_session=;"))
+        .and_then(|l| l.split(';').next().map(str::to_owned))
+}
+
+pub fn set_cookie_lines(res: &reqwest::Response) -> Vec<String> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+/// Runs each named `async fn(&TestServer)` against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let srv = $crate::common::TestServer::start($crate::common::Backend::Sqlite)
+                    .await
+                    .expect("sqlite server");
+                super::$name(&srv).await;
+                srv.stop().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(srv) = $crate::common::TestServer::start($crate::common::Backend::Postgres).await else {
+                    return;
+                };
+                super::$name(&srv).await;
+                srv.stop().await;
+            }
+        }
+    )*};
+}
