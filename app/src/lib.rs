@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use auth::{current_viewer, AccountPage, SignInPage, Viewer};
@@ -39,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -54,7 +55,16 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let viewer: ViewerResource = Resource::new(|| (), |_| current_viewer());
     provide_context(viewer);
+    // Effects run only in the browser: this marks the moment the WASM took
+    // over the server-rendered page (browser tests wait for it).
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
+    // Async rendering: every page arrives complete, so it reads the same with
+    // JavaScript off, and its status code is known before the first byte.
     view! {
         <Stylesheet id="leptos" href="/pkg/portico.css"/>
         <Title formatter=|t: String| if t.is_empty() { "Portico".to_string() } else { format!("{t} · Portico") }/>
@@ -62,12 +72,12 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/sign-in") view=SignInPage/>
-                    <Route path=path!("/account") view=AccountPage/>
-                    <Route path=path!("/staff") view=staff::StaffHome/>
-                    <Route path=path!("/support") view=support::SupportHome/>
-                    <Route path=path!("/billing") view=billing::BillingHome/>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff") view=staff::StaffHome ssr=SsrMode::Async/>
+                    <Route path=path!("/support") view=support::SupportHome ssr=SsrMode::Async/>
+                    <Route path=path!("/billing") view=billing::BillingHome ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>
