@@ -17,6 +17,9 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// Several fields need fixing at once (a whole form was checked).
+    #[error("Please correct the {} highlighted field(s) and submit again.", problems.len())]
+    Form { problems: Vec<FieldProblem> },
     #[error("Please sign in to continue.")]
     Unauthenticated,
     #[error("The e-mail address or password is not correct.")]
@@ -34,6 +37,12 @@ pub enum AppError {
     Transport(String),
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
 impl AppError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         AppError::Invalid {
@@ -49,13 +58,22 @@ impl AppError {
                 field: Some(f),
                 message,
             } if f == name => Some(message.clone()),
+            AppError::Form { problems } => problems
+                .iter()
+                .find(|p| p.field == name)
+                .map(|p| p.message.clone()),
             _ => None,
         }
     }
 
+    /// Whether the message belongs under fields rather than above the form.
+    pub fn is_about_fields(&self) -> bool {
+        matches!(self, AppError::Invalid { field: Some(_), .. })
+    }
+
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Invalid { .. } => 400,
+            AppError::Invalid { .. } | AppError::Form { .. } => 400,
             AppError::Unauthenticated | AppError::BadCredentials => 401,
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
@@ -75,13 +93,20 @@ struct WireError {
     field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     retry_after_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<FieldProblem>,
 }
 
 impl From<AppError> for WireError {
     fn from(e: AppError) -> Self {
         let message = e.to_string();
+        let mut problems = Vec::new();
         let (kind, field, retry_after_secs) = match e {
             AppError::Invalid { field, .. } => ("invalid", field, None),
+            AppError::Form { problems: p } => {
+                problems = p;
+                ("form", None, None)
+            }
             AppError::Unauthenticated => ("unauthenticated", None, None),
             AppError::BadCredentials => ("bad_credentials", None, None),
             AppError::Throttled { retry_after_secs } => ("throttled", None, Some(retry_after_secs)),
@@ -95,6 +120,7 @@ impl From<AppError> for WireError {
             message,
             field,
             retry_after_secs,
+            problems,
         }
     }
 }
@@ -105,6 +131,9 @@ impl From<WireError> for AppError {
             "invalid" => AppError::Invalid {
                 field: w.field,
                 message: w.message,
+            },
+            "form" => AppError::Form {
+                problems: w.problems,
             },
             "unauthenticated" => AppError::Unauthenticated,
             "bad_credentials" => AppError::BadCredentials,
@@ -156,6 +185,12 @@ mod tests {
             },
             AppError::Forbidden,
             AppError::Internal,
+            AppError::Form {
+                problems: vec![FieldProblem {
+                    field: "main_email".into(),
+                    message: "Enter an e-mail address.".into(),
+                }],
+            },
         ] {
             let json = serde_json::to_string(&e).unwrap();
             assert!(json.contains(&e.to_string()), "{json}");

@@ -3,10 +3,13 @@
 pub mod auth;
 pub mod billing;
 pub mod components;
+pub mod customers;
 pub mod error;
 pub mod layout;
+pub mod mail;
 pub mod staff;
 pub mod support;
+pub mod validate;
 
 #[cfg(feature = "ssr")]
 pub mod audit;
@@ -78,6 +81,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff") view=staff::StaffHome ssr=SsrMode::Async/>
                     <Route path=path!("/support") view=support::SupportHome ssr=SsrMode::Async/>
                     <Route path=path!("/billing") view=billing::BillingHome ssr=SsrMode::Async/>
+                    <Route path=path!("/billing/organization") view=customers::pages::MyOrganizationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/orders/new") view=customers::pages::OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/organizations/:id") view=customers::pages::StaffOrganizationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/queue") view=customers::pages::StaffQueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/catalog") view=customers::pages::CatalogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/mail") view=mail::OutboxPageView ssr=SsrMode::Async/>
+                    <Route path=path!("/activate") view=customers::pages::ActivatePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

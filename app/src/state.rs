@@ -21,6 +21,10 @@ pub struct Settings {
     pub session_absolute: Duration,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Whether a mail relay is configured (otherwise mail waits in the outbox).
+    pub smtp_configured: bool,
+    /// How long an account-activation link stays valid.
+    pub activation_ttl: Duration,
 }
 
 impl Settings {
@@ -57,6 +61,8 @@ mod tests {
             session_idle: Duration::from_secs(60),
             session_absolute: Duration::from_secs(600),
             trust_forwarded_for: false,
+            smtp_configured: false,
+            activation_ttl: Duration::from_secs(7 * 86400),
         }
     }
 

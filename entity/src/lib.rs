@@ -4,10 +4,19 @@
 //! `app` beside the features that use them. The enums here are also the shapes
 //! the pages receive, which is why this crate compiles for wasm32.
 
+pub mod activation_link;
 pub mod audit_event;
 pub mod contact;
+pub mod contact_request;
+pub mod covered_server;
+pub mod level;
+pub mod order;
 pub mod organization;
+pub mod outbox_message;
+pub mod program;
 pub mod session;
+pub mod sla_target;
+pub mod subscription;
 pub mod user;
 
 pub use user::StaffRole;

@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_users_and_sessions;
 mod m20261128_000002_create_organizations_and_contacts;
 mod m20261128_000003_create_audit_events;
+mod m20261128_000004_create_catalog_and_subscriptions;
+mod m20261128_000005_create_outbox_and_activation_links;
 
 pub struct Migrator;
 
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_users_and_sessions::Migration),
             Box::new(m20261128_000002_create_organizations_and_contacts::Migration),
             Box::new(m20261128_000003_create_audit_events::Migration),
+            Box::new(m20261128_000004_create_catalog_and_subscriptions::Migration),
+            Box::new(m20261128_000005_create_outbox_and_activation_links::Migration),
         ]
     }
 }

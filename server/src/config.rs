@@ -48,6 +48,13 @@ pub enum RoleArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
     Json,
@@ -115,6 +122,15 @@ pub struct Config {
     )]
     pub session_absolute_hours: u64,
 
+    /// Days an account-activation link stays valid.
+    #[arg(
+        long,
+        env = "PORTICO_ACTIVATION_LINK_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub activation_link_days: u64,
+
     /// Take the client address from X-Forwarded-For. Only behind a proxy you run.
     #[arg(
         long,
@@ -144,6 +160,20 @@ pub struct Config {
         global = true
     )]
     pub smtp_password: Option<String>,
+
+    /// How to secure the SMTP connection: `starttls` (port 587), `tls` (port 465) or
+    /// `none` (a relay on this machine or a trusted network only).
+    #[arg(long, env = "PORTICO_SMTP_SECURITY", value_enum, default_value_t = SmtpSecurity::Starttls, global = true)]
+    pub smtp_security: SmtpSecurity,
+
+    /// Seconds between looks at the outbox for mail that is due.
+    #[arg(
+        long,
+        env = "PORTICO_MAIL_POLL_SECONDS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub mail_poll_seconds: u64,
 
     /// Sender address of outgoing mail.
     #[arg(

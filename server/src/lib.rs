@@ -1,6 +1,7 @@
 //! The Portico server: configuration, state, router, and start-up.
 
 pub mod config;
+pub mod mailer;
 pub mod security;
 pub mod seed;
 
@@ -75,6 +76,8 @@ pub fn settings(config: &Config) -> Settings {
         session_idle: Duration::from_secs(config.session_idle_minutes.max(1) * 60),
         session_absolute: Duration::from_secs(config.session_absolute_hours.max(1) * 3600),
         trust_forwarded_for: config.trust_forwarded_for,
+        smtp_configured: config.smtp_host.is_some(),
+        activation_ttl: Duration::from_secs(config.activation_link_days.max(1) * 86400),
     }
 }
 
@@ -163,6 +166,29 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
     .context("serving HTTP")
+}
+
+/// Starts the mail worker when SMTP is configured; it stops when the
+/// returned sender is dropped or sent `true`.
+pub fn start_mail_worker(
+    config: &Config,
+    db: DatabaseConnection,
+) -> anyhow::Result<tokio::sync::watch::Sender<bool>> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    match mailer::Mailer::from_config(config)? {
+        Some(m) => {
+            tokio::spawn(mailer::run(
+                db,
+                m,
+                Duration::from_secs(config.mail_poll_seconds.max(1)),
+                rx,
+            ));
+        }
+        None => tracing::info!(
+            "no SMTP relay configured: mail waits in the outbox (Staff → Outgoing mail)"
+        ),
+    }
+    Ok(tx)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -63,6 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.bind))?;
+            let mail_worker = server::start_mail_worker(&config, db.clone())?;
             let state = server::state(&config, db);
             println!("Portico is running at {}", config.base_url());
             if config.demo {
@@ -71,7 +72,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("  {:<24} {}", l.email, l.what);
                 }
             }
-            server::serve(listener, state, server::shutdown_signal()).await
+            server::serve(listener, state, server::shutdown_signal()).await?;
+            let _ = mail_worker.send(true);
+            Ok(())
         }
     }
 }

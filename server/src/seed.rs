@@ -3,7 +3,7 @@
 
 use app::auth::ssr::password::Passwords;
 use chrono::Utc;
-use entity::{contact, organization, user, StaffRole};
+use entity::{contact, level, organization, program, sla_target, subscription, user, StaffRole};
 use sea_orm::{
     ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
 };
@@ -85,6 +85,7 @@ pub async fn load_demo_if_empty(db: &DatabaseConnection) -> anyhow::Result<bool>
         .await?;
     }
 
+    let levels = load_demo_catalog(&txn).await?;
     let orgs: [(&str, &str, &str, Vec<Person>); 2] = [
         (
             "Acme Corp",
@@ -123,13 +124,27 @@ pub async fn load_demo_if_empty(db: &DatabaseConnection) -> anyhow::Result<bool>
             }],
         ),
     ];
-    for (name, legal, address, people) in orgs {
+    for ((name, legal, address, people), level_id) in orgs.into_iter().zip([levels[1], levels[0]]) {
         let org = organization::ActiveModel {
             name: Set(name.into()),
             legal_name: Set(legal.into()),
             address: Set(address.into()),
             vat_id: Set(None),
             shared_tickets: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let today = now.date_naive();
+        subscription::ActiveModel {
+            organization_id: Set(org.id),
+            level_id: Set(level_id),
+            term_start: Set(today),
+            term_end: Set(today + chrono::Duration::days(365)),
+            status: Set("active".into()),
+            purchase_order: Set(None),
+            payment_method: Set("bank_transfer".into()),
             created_at: Set(now),
             ..Default::default()
         }
@@ -172,4 +187,107 @@ pub async fn load_demo_if_empty(db: &DatabaseConnection) -> anyhow::Result<bool>
     }
     txn.commit().await?;
     Ok(true)
+}
+
+/// (severity, first response, next response, resolution in minutes, 24x7?)
+type Sla = [(i16, i32, i32, i32, bool); 4];
+
+/// One program with three levels of distinct limits. Returns the level ids,
+/// cheapest first.
+async fn load_demo_catalog(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<Vec<i32>> {
+    let now = Utc::now();
+    let prog = program::ActiveModel {
+        name: Set("Enterprise Support".into()),
+        description: Set("Support subscription for the open-source cloud platform: SLA-backed help, the enterprise repository and the knowledge base.".into()),
+        active: Set(true),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    const H: i32 = 60;
+    const D: i32 = 24 * 60;
+    let catalog: [(&str, i32, i32, &str, &str, i64, Sla); 3] = [
+        (
+            "Basic",
+            1,
+            2,
+            "stable",
+            "standard",
+            300_000,
+            [
+                (1, 4 * H, 8 * H, 5 * D, false),
+                (2, 8 * H, D, 10 * D, false),
+                (3, D, 2 * D, 20 * D, false),
+                (4, 2 * D, 4 * D, 40 * D, false),
+            ],
+        ),
+        (
+            "Standard",
+            3,
+            10,
+            "stable, lts",
+            "standard",
+            900_000,
+            [
+                (1, 2 * H, 4 * H, 2 * D, true),
+                (2, 4 * H, 8 * H, 5 * D, false),
+                (3, 8 * H, D, 10 * D, false),
+                (4, D, 2 * D, 20 * D, false),
+            ],
+        ),
+        (
+            "Premium",
+            8,
+            50,
+            "stable, lts, enterprise-tools",
+            "premium",
+            2_400_000,
+            [
+                (1, 30, H, D, true),
+                (2, 2 * H, 4 * H, 3 * D, true),
+                (3, 8 * H, D, 7 * D, false),
+                (4, D, 2 * D, 14 * D, false),
+            ],
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (name, techs, servers, channels, kb, price, sla) in catalog {
+        let l = level::ActiveModel {
+            program_id: Set(prog.id),
+            name: Set(name.into()),
+            max_technical_contacts: Set(techs),
+            included_servers: Set(servers),
+            repository_channels: Set(channels.into()),
+            kb_tier: Set(kb.into()),
+            price_minor: Set(price),
+            currency: Set("EUR".into()),
+            billing_period: Set("yearly".into()),
+            timezone: Set("Europe/Madrid".into()),
+            business_days: Set("1-5".into()),
+            business_hours_start: Set("09:00".into()),
+            business_hours_end: Set("18:00".into()),
+            holidays: Set("2026-12-25, 2027-01-01, 2027-01-06".into()),
+            active: Set(true),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        for (severity, first, next, resolution, around_the_clock) in sla {
+            sla_target::ActiveModel {
+                level_id: Set(l.id),
+                severity: Set(severity),
+                first_response_minutes: Set(first),
+                next_response_minutes: Set(next),
+                resolution_minutes: Set(resolution),
+                around_the_clock: Set(around_the_clock),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+        }
+        ids.push(l.id);
+    }
+    Ok(ids)
 }

@@ -385,7 +385,7 @@ pub fn SignInPage() -> impl IntoView {
                     <FieldError message=Signal::derive(field("password"))/>
                 </div>
                 <input type="hidden" name="next" value=next/>
-                {move || error().filter(|e| !matches!(e, AppError::Invalid { field: Some(_), .. })).map(|e| view! { <ErrorNotice error=e/> })}
+                {move || error().filter(|e| !e.is_about_fields()).map(|e| view! { <ErrorNotice error=e/> })}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
@@ -462,7 +462,7 @@ pub fn AccountPage() -> impl IntoView {
                     <input id="confirm_password" type="password" name="confirm_password" autocomplete="new-password" required=true/>
                     <FieldError message=Signal::derive(field("confirm_password"))/>
                 </div>
-                {move || error().filter(|e| !matches!(e, AppError::Invalid { field: Some(_), .. })).map(|e| view! { <ErrorNotice error=e/> })}
+                {move || error().filter(|e| !e.is_about_fields()).map(|e| view! { <ErrorNotice error=e/> })}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Change password"</button>
             </ActionForm>
         </section>

@@ -85,6 +85,7 @@ pub fn BillingHome() -> impl IntoView {
                         <p class="lead">"Billing for " <strong>{d.organization_name}</strong> "."</p>
                         <section aria-labelledby="contacts-title">
                             <h2 id="contacts-title">"Your contacts"</h2>
+                            <p><a href="/billing/organization">"Manage contacts, servers and the subscription"</a></p>
                             <table class="table">
                                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Roles"</th></tr></thead>
                                 <tbody>

@@ -72,6 +72,14 @@ pub fn StaffHome() -> impl IntoView {
     view! {
         <Title text="Staff Console"/>
         <h1>"Staff Console"</h1>
+        <nav aria-label="Staff" class="subnav">
+            <ul>
+                <li><a href="/staff/orders/new">"Process an Order Form"</a></li>
+                <li><a href="/staff/queue">"Requests from customers"</a></li>
+                <li><a href="/staff/catalog">"Programs and levels"</a></li>
+                <li><a href="/staff/mail">"Outgoing mail"</a></li>
+            </ul>
+        </nav>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -103,7 +111,7 @@ fn Overview(overview: StaffDashboard) -> impl IntoView {
                         <tbody>
                             {overview.organizations.into_iter().map(|o| view! {
                                 <tr>
-                                    <th scope="row">{o.name}</th>
+                                    <th scope="row"><a href=format!("/staff/organizations/{}", o.id)>{o.name}</a></th>
                                     <td>{o.main_contact.unwrap_or_else(|| "—".into())}</td>
                                     <td>{o.contacts}</td>
                                 </tr>

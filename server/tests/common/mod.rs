@@ -64,6 +64,11 @@ impl TestServer {
     /// Starts a server, or returns `None` (after saying so) when PostgreSQL is
     /// unreachable and not required.
     pub async fn start(backend: Backend) -> Option<TestServer> {
+        Self::start_with(backend, None).await
+    }
+
+    /// Like `start`, delivering mail to an SMTP server on `smtp_port`.
+    pub async fn start_with(backend: Backend, smtp_port: Option<u16>) -> Option<TestServer> {
         let (url, dir, pg_drop) = match backend {
             Backend::Sqlite => {
                 let dir = tempdir::TempDir::new();
@@ -100,21 +105,37 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let config = server::config::Cli::parse_from([
-            "server",
-            "--database-url",
-            &url,
-            "--bind",
-            &addr.to_string(),
-            "--base-url",
-            &format!("http://{addr}"),
-            "--site-root",
-            "target/site",
-        ])
-        .config;
+        let mut args = vec![
+            "server".to_string(),
+            "--database-url".into(),
+            url.clone(),
+            "--bind".into(),
+            addr.to_string(),
+            "--base-url".into(),
+            format!("http://{addr}"),
+            "--site-root".into(),
+            "target/site".into(),
+        ];
+        if let Some(port) = smtp_port {
+            args.extend(
+                [
+                    "--smtp-host",
+                    "127.0.0.1",
+                    "--smtp-security",
+                    "none",
+                    "--mail-poll-seconds",
+                    "1",
+                    "--smtp-port",
+                ]
+                .map(String::from),
+            );
+            args.push(port.to_string());
+        }
+        let config = server::config::Cli::parse_from(args).config;
         let db = server::connect(&url).await.expect("connect");
         server::migrate(&db).await.expect("migrate");
         assert!(server::seed::load_demo_if_empty(&db).await.expect("seed"));
+        let mail_worker = server::start_mail_worker(&config, db.clone()).expect("mail worker");
         let state = server::state(&config, db);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
@@ -124,6 +145,7 @@ impl TestServer {
             })
             .await
             .expect("serve");
+            let _ = mail_worker.send(true);
         });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -211,6 +233,98 @@ impl TestServer {
             }
         }
     }
+}
+
+/// A real SMTP server on loopback (aiosmtpd), writing what it receives as JSON.
+pub struct SmtpSink {
+    pub port: u16,
+    dir: tempdir::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut sink = SmtpSink {
+            port,
+            dir: tempdir::TempDir::new(),
+            child: None,
+        };
+        sink.restart().await;
+        sink
+    }
+
+    pub async fn restart(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
+        let child = std::process::Command::new("/usr/bin/python3")
+            .args([script, "127.0.0.1", &self.port.to_string()])
+            .arg(&self.dir.0)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("cannot start the SMTP sink: is Debian's python3-aiosmtpd installed? (make test installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the SMTP sink did not start on port {}", self.port);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir.0)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        names.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|x| x == "json"));
+        names.sort();
+        names
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect()
+    }
+
+    /// Waits until at least `n` messages arrived.
+    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<serde_json::Value> {
+        let start = std::time::Instant::now();
+        loop {
+            let m = self.messages();
+            if m.len() >= n || start.elapsed() > within {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The one-time token in a link of a mail body.
+pub fn token_in(body: &str) -> String {
+    let i = body.find("token=").expect("a link with a token") + 6;
+    body[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }
 
 /// The `portico_session=...` pair from a response's Set-Cookie, if it sets one.

@@ -206,6 +206,8 @@ mod tests {
             session_idle: Duration::from_secs(60),
             session_absolute: Duration::from_secs(3600),
             trust_forwarded_for: false,
+            smtp_configured: false,
+            activation_ttl: Duration::from_secs(60),
         }
     }
 

@@ -1,0 +1,315 @@
+//! Customers: the catalog, order intake, organizations, contacts, servers
+//! to cover, account activation and the requests staff decide on.
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+pub const PAYMENT_METHODS: &[(&str, &str)] = &[
+    ("bank_transfer", "Bank transfer"),
+    ("card", "Card"),
+    ("purchase_order", "Purchase order"),
+    ("other", "Other"),
+];
+
+pub const SEVERITIES: &[(i16, &str, &str)] = &[
+    (
+        1,
+        "Critical",
+        "Production is down or unusable; no workaround.",
+    ),
+    (
+        2,
+        "High",
+        "Production is impaired; a workaround exists or is partial.",
+    ),
+    (
+        3,
+        "Medium",
+        "A non-critical function fails, or a question on production.",
+    ),
+    (4, "Low", "Questions, documentation, feature requests."),
+];
+
+// ---- what the pages receive -------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaView {
+    pub severity: i16,
+    pub first_response_minutes: i32,
+    pub next_response_minutes: i32,
+    pub resolution_minutes: i32,
+    pub around_the_clock: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelView {
+    pub id: i32,
+    pub program: String,
+    pub name: String,
+    pub max_technical_contacts: i32,
+    pub included_servers: i32,
+    pub repository_channels: String,
+    pub kb_tier: String,
+    pub price: String,
+    pub billing_period: String,
+    pub calendar: String,
+    pub holidays: String,
+    pub sla: Vec<SlaView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionView {
+    pub program: String,
+    pub level: String,
+    pub term_start: String,
+    pub term_end: String,
+    pub status: String,
+    pub max_technical_contacts: i32,
+    pub included_servers: i32,
+    pub purchase_order: Option<String>,
+    pub payment_method: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactView {
+    pub id: i32,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub main: bool,
+    pub technical: bool,
+    pub administrative: bool,
+    pub distribution_list: bool,
+    pub active: bool,
+    /// "Active", "Invitation sent" or "No account".
+    pub account: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRequestView {
+    pub id: i32,
+    pub organization_id: i32,
+    pub organization: String,
+    pub name: String,
+    pub email: String,
+    pub distribution_list: bool,
+    pub status: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerDeclarationView {
+    pub id: i32,
+    pub organization_id: i32,
+    pub organization: String,
+    pub name: String,
+    pub kind: String,
+    pub quantity: i32,
+    pub note: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationView {
+    pub id: i32,
+    pub name: String,
+    pub legal_name: String,
+    pub address: String,
+    pub vat_id: Option<String>,
+    pub shared_tickets: bool,
+    pub subscription: Option<SubscriptionView>,
+    pub contacts: Vec<ContactView>,
+    pub requests: Vec<ContactRequestView>,
+    pub servers: Vec<ServerDeclarationView>,
+    pub technical_contacts: usize,
+    /// The viewer may change contacts (staff, or this organization's Main Contact).
+    pub can_manage: bool,
+    pub viewer_is_staff: bool,
+    /// Staff only: the organization's audit trail, newest first.
+    pub audit: Vec<AuditView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffQueue {
+    pub contact_requests: Vec<ContactRequestView>,
+    pub server_declarations: Vec<ServerDeclarationView>,
+}
+
+// ---- what the forms send ----------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TechnicalContactInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    pub distribution_list: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderForm {
+    #[serde(default)]
+    pub organization_name: String,
+    #[serde(default)]
+    pub legal_name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub vat_id: String,
+    #[serde(default)]
+    pub level_id: String,
+    #[serde(default)]
+    pub term_start: String,
+    #[serde(default)]
+    pub term_end: String,
+    #[serde(default)]
+    pub main_name: String,
+    #[serde(default)]
+    pub main_email: String,
+    #[serde(default)]
+    pub main_phone: String,
+    #[serde(default)]
+    pub technical_contacts: Vec<TechnicalContactInput>,
+    #[serde(default)]
+    pub purchase_order: String,
+    #[serde(default)]
+    pub payment_method: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddOutcome {
+    /// The contact exists and was invited.
+    Added,
+    /// Over the level's limit: the request waits for staff.
+    Requested,
+}
+
+// ---- server functions ---------------------------------------------------------
+
+#[server(prefix = "/api", endpoint = "list_levels")]
+pub async fn list_levels() -> Result<Vec<LevelView>, AppError> {
+    crate::auth::ssr::require_staff(&[])?;
+    ssr::list_levels().await
+}
+
+#[server(prefix = "/api", endpoint = "process_order")]
+pub async fn process_order(order: OrderForm) -> Result<i32, AppError> {
+    ssr::process_order(order).await
+}
+
+#[server(prefix = "/api", endpoint = "load_organization")]
+pub async fn load_organization(organization_id: Option<i32>) -> Result<OrganizationView, AppError> {
+    ssr::load_organization(organization_id).await
+}
+
+#[server(prefix = "/api", endpoint = "update_contact")]
+pub async fn update_contact(
+    contact_id: i32,
+    name: String,
+    email: String,
+    phone: String,
+    distribution_list: Option<String>,
+) -> Result<(), AppError> {
+    ssr::update_contact(contact_id, name, email, phone, distribution_list.is_some()).await
+}
+
+#[server(prefix = "/api", endpoint = "add_contact")]
+pub async fn add_contact(
+    organization_id: Option<i32>,
+    role: String,
+    name: String,
+    email: String,
+    phone: String,
+    distribution_list: Option<String>,
+) -> Result<AddOutcome, AppError> {
+    ssr::add_contact(
+        organization_id,
+        role,
+        name,
+        email,
+        phone,
+        distribution_list.is_some(),
+    )
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "deactivate_contact")]
+pub async fn deactivate_contact(contact_id: i32) -> Result<(), AppError> {
+    ssr::deactivate_contact(contact_id).await
+}
+
+#[server(prefix = "/api", endpoint = "remove_administrative_role")]
+pub async fn remove_administrative_role(contact_id: i32) -> Result<(), AppError> {
+    ssr::remove_administrative_role(contact_id).await
+}
+
+#[server(prefix = "/api", endpoint = "transfer_main_contact")]
+pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
+    ssr::transfer_main_contact(contact_id).await
+}
+
+#[server(prefix = "/api", endpoint = "resend_activation")]
+pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
+    ssr::resend_activation(contact_id).await
+}
+
+#[server(prefix = "/api", endpoint = "decide_contact_request")]
+pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<(), AppError> {
+    ssr::decide_contact_request(request_id, approve).await
+}
+
+#[server(prefix = "/api", endpoint = "declare_servers")]
+pub async fn declare_servers(
+    organization_id: Option<i32>,
+    name: String,
+    kind: String,
+    quantity: String,
+    note: String,
+) -> Result<(), AppError> {
+    ssr::declare_servers(organization_id, name, kind, quantity, note).await
+}
+
+#[server(prefix = "/api", endpoint = "decide_server_declaration")]
+pub async fn decide_server_declaration(declaration_id: i32, accept: bool) -> Result<(), AppError> {
+    ssr::decide_server_declaration(declaration_id, accept).await
+}
+
+#[server(prefix = "/api", endpoint = "set_ticket_sharing")]
+pub async fn set_ticket_sharing(organization_id: i32, shared: bool) -> Result<(), AppError> {
+    ssr::set_ticket_sharing(organization_id, shared).await
+}
+
+#[server(prefix = "/api", endpoint = "load_staff_queue")]
+pub async fn load_staff_queue() -> Result<StaffQueue, AppError> {
+    ssr::load_staff_queue().await
+}
+
+#[server(prefix = "/api", endpoint = "activate_account")]
+pub async fn activate_account(
+    token: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<String, AppError> {
+    ssr::activate_account(token, new_password, confirm_password).await
+}

@@ -1,0 +1,975 @@
+//! Customers: order intake, contacts and their rules, activation links,
+//! mail through a real SMTP server, and who may do what. SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{session_cookie, token_in, Backend, SmtpSink, TestServer, PASSWORD};
+use entity::{
+    activation_link, audit_event, contact, level, organization, outbox_message, subscription, user,
+};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::Value;
+
+db_tests!(
+    processing_an_order_creates_everything_and_queues_the_welcome_mail,
+    order_validation_names_every_field_and_saves_nothing,
+    a_sole_main_contact_gets_both_messages_and_the_support_portal,
+    activation_links_are_single_use_expire_and_are_revoked_by_a_resend,
+    contact_rules_hold,
+    authorization_matrix,
+);
+
+async fn level_id(srv: &TestServer, name: &str) -> String {
+    level::Entity::find()
+        .filter(level::Column::Name.eq(name))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
+}
+
+fn order(
+    org: &str,
+    level: &str,
+    main_email: &str,
+    techs: &[(&str, &str, bool)],
+) -> Vec<(String, String)> {
+    let mut f: Vec<(String, String)> = [
+        ("organization_name", org.to_string()),
+        ("legal_name", format!("{org} S.A.")),
+        ("address", "1 Main Street\nSpringfield".into()),
+        ("vat_id", "ES12345678".into()),
+        ("level_id", level.into()),
+        ("term_start", "2027-01-01".into()),
+        ("term_end", "2027-12-31".into()),
+        ("main_name", "Mona Main".into()),
+        ("main_email", main_email.into()),
+        ("main_phone", "+34 600 000 000".into()),
+        ("purchase_order", "PO-77".into()),
+        ("payment_method", "purchase_order".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("order[{k}]"), v))
+    .collect();
+    for (i, (name, email, dl)) in techs.iter().enumerate() {
+        f.push((
+            format!("order[technical_contacts][{i}][name]"),
+            name.to_string(),
+        ));
+        f.push((
+            format!("order[technical_contacts][{i}][email]"),
+            email.to_string(),
+        ));
+        if *dl {
+            f.push((
+                format!("order[technical_contacts][{i}][distribution_list]"),
+                "on".into(),
+            ));
+        }
+    }
+    f
+}
+
+async fn call_form(
+    srv: &TestServer,
+    endpoint: &str,
+    cookie: Option<&str>,
+    form: &[(String, String)],
+) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    srv.call(endpoint, cookie, &pairs).await
+}
+
+async fn outbox(srv: &TestServer) -> Vec<outbox_message::Model> {
+    outbox_message::Entity::find()
+        .order_by_asc(outbox_message::Column::Id)
+        .all(&srv.state.db)
+        .await
+        .unwrap()
+}
+
+async fn mail_to(srv: &TestServer, to: &str) -> Vec<outbox_message::Model> {
+    outbox(srv)
+        .await
+        .into_iter()
+        .filter(|m| m.to_addr == to)
+        .collect()
+}
+
+async fn contact_id(srv: &TestServer, email: &str) -> i32 {
+    contact::Entity::find()
+        .filter(contact::Column::Email.eq(email))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn org_id(srv: &TestServer, name: &str) -> i32 {
+    organization::Entity::find()
+        .filter(organization::Column::Name.eq(name))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn activate(srv: &TestServer, token: &str, pw: &str) -> reqwest::Response {
+    srv.call(
+        "activate_account",
+        None,
+        &[
+            ("token", token),
+            ("new_password", pw),
+            ("confirm_password", pw),
+        ],
+    )
+    .await
+}
+
+async fn processing_an_order_creates_everything_and_queues_the_welcome_mail(srv: &TestServer) {
+    let staff = srv.sign_in("billing@example.com").await;
+    let lvl = level_id(srv, "Standard").await;
+    let form = order(
+        "Initech",
+        &lvl,
+        "Boss@Initech.example",
+        &[
+            ("Peter Tech", "peter@initech.example", false),
+            ("Ops List", "ops@initech.example", true),
+        ],
+    );
+    let res = call_form(srv, "process_order", Some(&staff), &form).await;
+    assert_eq!(res.status(), 200);
+    let id: i32 = res.json().await.unwrap();
+
+    let db = &srv.state.db;
+    let org = organization::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (org.name.as_str(), org.vat_id.as_deref()),
+        ("Initech", Some("ES12345678"))
+    );
+    let sub = subscription::Entity::find()
+        .filter(subscription::Column::OrganizationId.eq(id))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (sub.status.as_str(), sub.purchase_order.as_deref()),
+        ("active", Some("PO-77"))
+    );
+    let contacts = contact::Entity::find()
+        .filter(contact::Column::OrganizationId.eq(id))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 3);
+    assert_eq!(contacts.iter().filter(|c| c.is_main).count(), 1);
+    assert!(
+        contacts
+            .iter()
+            .any(|c| c.email == "boss@initech.example" && c.is_main),
+        "e-mail lower-cased"
+    );
+    assert!(contacts
+        .iter()
+        .any(|c| c.email == "ops@initech.example" && c.is_distribution_list && c.is_technical));
+    for c in &contacts {
+        let u = user::Entity::find_by_id(c.user_id.unwrap())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(u.password_hash.is_none(), "pending until activated");
+    }
+
+    let welcome = mail_to(srv, "boss@initech.example").await;
+    assert_eq!(
+        welcome.len(),
+        1,
+        "the Main Contact gets the Welcome only (there are Technical Contacts)"
+    );
+    assert!(welcome[0].subject.contains("Welcome") && welcome[0].subject.contains("Standard"));
+    for needle in [
+        "Initech",
+        "2027-01-01 to 2027-12-31",
+        "/billing",
+        "PO-77",
+        "9000.00 EUR",
+    ] {
+        assert!(
+            welcome[0].body.contains(needle),
+            "welcome lacks {needle}: {}",
+            welcome[0].body
+        );
+    }
+    for tech in ["peter@initech.example", "ops@initech.example"] {
+        let m = mail_to(srv, tech).await;
+        assert_eq!(m.len(), 1);
+        assert!(m[0].subject.contains("Support Portal"));
+        // Only the hash of the link's token is stored.
+        let token = token_in(&m[0].body);
+        assert_eq!(token.len(), 43, "256 bits, base64url");
+        let link = activation_link::Entity::find()
+            .filter(
+                activation_link::Column::TokenHash.eq(app::auth::ssr::session::hash_token(&token)),
+            )
+            .one(db)
+            .await
+            .unwrap();
+        assert!(link.is_some());
+        assert_eq!(
+            activation_link::Entity::find()
+                .filter(activation_link::Column::TokenHash.eq(token))
+                .count(db)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+    let audit = audit_event::Entity::find()
+        .filter(audit_event::Column::OrganizationId.eq(id))
+        .all(db)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|a| a.action == "order.processed"));
+
+    // Staff see the audit trail on the organization page; the page lists the contacts.
+    let view: Value = srv
+        .call(
+            "load_organization",
+            Some(&staff),
+            &[("organization_id", &id.to_string())],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["contacts"].as_array().unwrap().len(), 3);
+    assert!(view["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "order.processed"));
+}
+
+async fn order_validation_names_every_field_and_saves_nothing(srv: &TestServer) {
+    let staff = srv.sign_in("admin@example.com").await;
+    let count = |srv: &TestServer| {
+        let db = srv.state.db.clone();
+        async move {
+            (
+                organization::Entity::find().count(&db).await.unwrap(),
+                user::Entity::find().count(&db).await.unwrap(),
+                outbox_message::Entity::find().count(&db).await.unwrap(),
+            )
+        }
+    };
+    let before = count(srv).await;
+    let problems = |v: &Value| -> Vec<(String, String)> {
+        v["problems"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        (
+                            p["field"].as_str().unwrap().to_string(),
+                            p["message"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    // Nothing filled in.
+    let res = srv
+        .call(
+            "process_order",
+            Some(&staff),
+            &[("order[organization_name]", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let v: Value = res.json().await.unwrap();
+    let fields: Vec<String> = problems(&v).into_iter().map(|p| p.0).collect();
+    for f in [
+        "organization_name",
+        "legal_name",
+        "address",
+        "level_id",
+        "term_start",
+        "term_end",
+        "main_name",
+        "main_email",
+        "payment_method",
+    ] {
+        assert!(
+            fields.contains(&f.to_string()),
+            "{f} not reported: {fields:?}"
+        );
+    }
+
+    // Each mistake is named, with what to do.
+    let basic = level_id(srv, "Basic").await;
+    let mut f = order(
+        "Umbrella",
+        &basic,
+        "not-an-email",
+        &[
+            ("A", "tech1@acme.example", false),
+            ("B", "b@umbrella.example", false),
+        ],
+    );
+    for (k, v) in f.iter_mut() {
+        if k == "order[term_end]" {
+            *v = "2026-06-01".into();
+        }
+    }
+    let v: Value = call_form(srv, "process_order", Some(&staff), &f)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let p = problems(&v);
+    let msg = |field: &str| {
+        p.iter()
+            .find(|x| x.0 == field)
+            .map(|x| x.1.clone())
+            .unwrap_or_else(|| panic!("{field} missing in {p:?}"))
+    };
+    assert!(msg("main_email").contains("not an e-mail address"));
+    assert!(msg("term_end").contains("end after it starts"));
+    assert!(msg("technical_contacts").contains("allows 1 Technical Contact"));
+    assert!(msg("technical_contacts.0.email").contains("already has a Portico account"));
+
+    // Duplicate address inside the form.
+    let f = order(
+        "Umbrella",
+        &basic,
+        "same@umbrella.example",
+        &[("A", "same@umbrella.example", false)],
+    );
+    let v: Value = call_form(srv, "process_order", Some(&staff), &f)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(problems(&v)
+        .iter()
+        .any(|p| p.0 == "technical_contacts.0.email" && p.1.contains("twice")));
+
+    // A missing Main Contact.
+    let mut f = order("Umbrella", &basic, "", &[]);
+    f.retain(|(k, _)| k != "order[main_name]");
+    let v: Value = call_form(srv, "process_order", Some(&staff), &f)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fields: Vec<String> = problems(&v).into_iter().map(|p| p.0).collect();
+    assert!(fields.contains(&"main_name".into()) && fields.contains(&"main_email".into()));
+
+    assert_eq!(count(srv).await, before, "a refused order changes nothing");
+}
+
+async fn a_sole_main_contact_gets_both_messages_and_the_support_portal(srv: &TestServer) {
+    let staff = srv.sign_in("billing@example.com").await;
+    let basic = level_id(srv, "Basic").await;
+    let res = call_form(
+        srv,
+        "process_order",
+        Some(&staff),
+        &order("Solo Ltd", &basic, "only@solo.example", &[]),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let mails = mail_to(srv, "only@solo.example").await;
+    assert_eq!(mails.len(), 2, "Welcome and Support Welcome");
+    assert!(
+        mails.iter().any(|m| m.kind == "welcome")
+            && mails.iter().any(|m| m.kind == "support_welcome")
+    );
+    let token = token_in(&mails[0].body);
+    assert_eq!(token, token_in(&mails[1].body), "one account, one link");
+
+    let res = activate(srv, &token, "solo password 123").await;
+    assert_eq!(res.status(), 200);
+    let cookie = session_cookie(&res).unwrap();
+    assert_eq!(res.json::<String>().await.unwrap(), "/support");
+    assert_eq!(srv.get("/support", Some(&cookie)).await.status(), 200);
+    assert_eq!(srv.get("/billing", Some(&cookie)).await.status(), 200);
+    assert_eq!(
+        srv.sign_in_response("only@solo.example", "solo password 123")
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn activation_links_are_single_use_expire_and_are_revoked_by_a_resend(srv: &TestServer) {
+    let staff = srv.sign_in("admin@example.com").await;
+    let std = level_id(srv, "Standard").await;
+    let form = order(
+        "Links Inc",
+        &std,
+        "main@links.example",
+        &[
+            ("One", "one@links.example", false),
+            ("Two", "two@links.example", false),
+            ("Three", "three@links.example", false),
+        ],
+    );
+    assert_eq!(
+        call_form(srv, "process_order", Some(&staff), &form)
+            .await
+            .status(),
+        200
+    );
+    let token_of = |mails: Vec<outbox_message::Model>| token_in(&mails.last().unwrap().body);
+
+    // Used once, then refused.
+    let t1 = token_of(mail_to(srv, "one@links.example").await);
+    let res = activate(srv, &t1, "first password!").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<String>().await.unwrap(), "/support");
+    let res = activate(srv, &t1, "second password!").await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("cannot be used any more"));
+    assert_eq!(
+        srv.sign_in_response("one@links.example", "second password!")
+            .await
+            .status(),
+        401
+    );
+
+    // Tampered.
+    let t2 = token_of(mail_to(srv, "two@links.example").await);
+    let mut tampered = t2.clone();
+    tampered.replace_range(0..1, if t2.starts_with('A') { "B" } else { "A" });
+    assert_eq!(
+        activate(srv, &tampered, "some password!").await.status(),
+        400
+    );
+
+    // Re-sent: the old link dies, the new one works.
+    let two = contact_id(srv, "two@links.example").await;
+    let res = srv
+        .call(
+            "resend_activation",
+            Some(&staff),
+            &[("contact_id", &two.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let t2b = token_of(mail_to(srv, "two@links.example").await);
+    assert_ne!(t2, t2b);
+    assert_eq!(activate(srv, &t2, "some password!").await.status(), 400);
+    assert_eq!(activate(srv, &t2b, "some password!").await.status(), 200);
+
+    // Expired.
+    let t3 = token_of(mail_to(srv, "three@links.example").await);
+    activation_link::Entity::update_many()
+        .col_expr(
+            activation_link::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .filter(activation_link::Column::TokenHash.eq(app::auth::ssr::session::hash_token(&t3)))
+        .exec(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(activate(srv, &t3, "some password!").await.status(), 400);
+
+    // Weak password: says what to fix and burns nothing.
+    let main = token_of(mail_to(srv, "main@links.example").await);
+    let res = activate(srv, &main, "short").await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("at least 12"));
+    let res = activate(srv, &main, "long enough password").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<String>().await.unwrap(),
+        "/billing",
+        "a Main Contact with Technical Contacts lands in billing"
+    );
+}
+
+async fn contact_rules_hold(srv: &TestServer) {
+    let db = &srv.state.db;
+    let acme = org_id(srv, "Acme Corp").await;
+    let main = srv.sign_in("main@acme.example").await;
+    let add = |cookie: String, role: &'static str, name: &'static str, email: &'static str| async move {
+        srv.call(
+            "add_contact",
+            Some(&cookie),
+            &[
+                ("role", role),
+                ("name", name),
+                ("email", email),
+                ("phone", ""),
+            ],
+        )
+        .await
+    };
+
+    // Technical Contact limit (Standard: 3; Acme has 2).
+    let res = add(
+        main.clone(),
+        "technical",
+        "Third Tech",
+        "tech3@acme.example",
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<String>().await.unwrap(), "Added");
+    let res = add(
+        main.clone(),
+        "technical",
+        "Fourth Tech",
+        "tech4@acme.example",
+    )
+    .await;
+    assert_eq!(
+        res.json::<String>().await.unwrap(),
+        "Requested",
+        "over the limit: staff decide"
+    );
+    assert!(contact::Entity::find()
+        .filter(contact::Column::Email.eq("tech4@acme.example"))
+        .one(db)
+        .await
+        .unwrap()
+        .is_none());
+    let agent = srv.sign_in("agent@example.com").await;
+    let queue: Value = srv
+        .call("load_staff_queue", Some(&agent), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let req_id = queue["contact_requests"][0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        srv.call(
+            "decide_contact_request",
+            Some(&agent),
+            &[("request_id", &req_id), ("approve", "true")]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert!(contact::Entity::find()
+        .filter(contact::Column::Email.eq("tech4@acme.example"))
+        .one(db)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        mail_to(srv, "main@acme.example")
+            .await
+            .iter()
+            .any(|m| m.subject.starts_with("Approved")),
+        "the Main Contact is told"
+    );
+    let again = srv
+        .call(
+            "decide_contact_request",
+            Some(&agent),
+            &[("request_id", &req_id), ("approve", "false")],
+        )
+        .await;
+    assert_eq!(again.status(), 400, "decided once");
+
+    // At most one Administrative Contact.
+    assert_eq!(
+        add(
+            main.clone(),
+            "administrative",
+            "Ada Books",
+            "books@acme.example"
+        )
+        .await
+        .status(),
+        200
+    );
+    let res = add(
+        main.clone(),
+        "administrative",
+        "Other Books",
+        "books2@acme.example",
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("only one"));
+
+    // Exactly one Main Contact, always.
+    let tech1 = contact_id(srv, "tech1@acme.example").await;
+    let res = srv
+        .call(
+            "transfer_main_contact",
+            Some(&main),
+            &[("contact_id", &tech1.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mains = contact::Entity::find()
+        .filter(contact::Column::OrganizationId.eq(acme))
+        .filter(contact::Column::IsMain.eq(true))
+        .filter(contact::Column::Active.eq(true))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(mains.len(), 1);
+    assert_eq!(mains[0].email, "tech1@acme.example");
+    // The former Main Contact no longer manages contacts; the new one does.
+    let res = srv
+        .call(
+            "deactivate_contact",
+            Some(&main),
+            &[(
+                "contact_id",
+                &contact_id(srv, "tech2@acme.example").await.to_string(),
+            )],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let new_main = srv.sign_in("tech1@acme.example").await;
+    let res = srv
+        .call(
+            "deactivate_contact",
+            Some(&new_main),
+            &[("contact_id", &tech1.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), 400, "the Main Contact cannot be deactivated");
+    // The database holds the rule too.
+    let dup = contact::Entity::update_many()
+        .col_expr(
+            contact::Column::IsMain,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(contact::Column::Email.eq("tech2@acme.example"))
+        .exec(db)
+        .await;
+    assert!(
+        dup.is_err(),
+        "a second Main Contact violates the unique index"
+    );
+
+    // A deactivated contact is signed out at once and cannot sign in.
+    let tech2_session = srv.sign_in("tech2@acme.example").await;
+    let tech2 = contact_id(srv, "tech2@acme.example").await;
+    assert_eq!(
+        srv.call(
+            "deactivate_contact",
+            Some(&new_main),
+            &[("contact_id", &tech2.to_string())]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(srv.whoami(&tech2_session).await, None);
+    assert_eq!(
+        srv.sign_in_response("tech2@acme.example", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+
+    // Every change left an audit event.
+    let actions: Vec<String> = audit_event::Entity::find()
+        .filter(audit_event::Column::OrganizationId.eq(acme))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    for a in [
+        "contact.added",
+        "contact.requested",
+        "contact_request.approved",
+        "contact.main_transferred",
+        "contact.deactivated",
+    ] {
+        assert!(
+            actions.contains(&a.to_string()),
+            "{a} not audited: {actions:?}"
+        );
+    }
+    // Customers do not see the audit trail.
+    let view: Value = srv
+        .call("load_organization", Some(&new_main), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["audit"].as_array().unwrap().len(), 0);
+}
+
+/// Every server function of this feature, for every kind of person, with
+/// objects of their own and of another organization.
+async fn authorization_matrix(srv: &TestServer) {
+    let acme = org_id(srv, "Acme Corp").await.to_string();
+    let globex_main = contact_id(srv, "main@globex.example").await.to_string();
+    let acme_tech2 = contact_id(srv, "tech2@acme.example").await.to_string();
+    let people = [
+        "anonymous",
+        "admin@example.com",
+        "agent@example.com",
+        "billing@example.com",
+        "main@acme.example",
+        "tech1@acme.example",
+        "main@globex.example",
+    ];
+    let mut cookies = vec![None];
+    for p in &people[1..] {
+        cookies.push(Some(srv.sign_in(p).await));
+    }
+    // Expected status per person, in the order of `people`.
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, [u16; 7]);
+    let cases: Vec<Case> = vec![
+        ("list_levels", vec![], [401, 200, 200, 200, 403, 403, 403]),
+        (
+            "process_order",
+            vec![("order[organization_name]", "".into())],
+            [401, 400, 403, 400, 403, 403, 403],
+        ),
+        (
+            "load_organization",
+            vec![],
+            [401, 400, 400, 400, 200, 403, 200],
+        ),
+        (
+            "load_organization",
+            vec![("organization_id", acme.clone())],
+            [401, 200, 200, 200, 200, 403, 404],
+        ),
+        (
+            "update_contact",
+            vec![
+                ("contact_id", acme_tech2.clone()),
+                ("name", "Tina Tech".into()),
+                ("email", "tech2@acme.example".into()),
+                ("phone", "".into()),
+            ],
+            [401, 200, 200, 200, 200, 403, 404],
+        ),
+        (
+            "add_contact",
+            vec![
+                ("organization_id", acme.clone()),
+                ("role", "bogus".into()),
+                ("name", "X".into()),
+                ("email", "x@acme.example".into()),
+                ("phone", "".into()),
+            ],
+            [401, 400, 400, 400, 400, 403, 404],
+        ),
+        (
+            "deactivate_contact",
+            vec![("contact_id", globex_main.clone())],
+            [401, 400, 400, 400, 404, 404, 400],
+        ),
+        (
+            "transfer_main_contact",
+            vec![("contact_id", globex_main.clone())],
+            [401, 400, 400, 400, 404, 404, 400],
+        ),
+        (
+            "remove_administrative_role",
+            vec![("contact_id", acme_tech2.clone())],
+            [401, 400, 400, 400, 400, 403, 404],
+        ),
+        (
+            "resend_activation",
+            vec![("contact_id", acme_tech2.clone())],
+            [401, 400, 400, 400, 403, 403, 403],
+        ),
+        (
+            "decide_contact_request",
+            vec![("request_id", "999999".into()), ("approve", "true".into())],
+            [401, 404, 404, 404, 403, 403, 403],
+        ),
+        (
+            "declare_servers",
+            vec![
+                ("organization_id", acme.clone()),
+                ("name", "n".into()),
+                ("kind", "k".into()),
+                ("quantity", "0".into()),
+                ("note", "".into()),
+            ],
+            [401, 400, 400, 400, 400, 403, 404],
+        ),
+        (
+            "decide_server_declaration",
+            vec![
+                ("declaration_id", "999999".into()),
+                ("accept", "true".into()),
+            ],
+            [401, 404, 404, 404, 403, 403, 403],
+        ),
+        (
+            "set_ticket_sharing",
+            vec![
+                ("organization_id", acme.clone()),
+                ("shared", "false".into()),
+            ],
+            [401, 200, 200, 200, 403, 403, 403],
+        ),
+        (
+            "load_staff_queue",
+            vec![],
+            [401, 200, 200, 200, 403, 403, 403],
+        ),
+        (
+            "load_outbox",
+            vec![("page", "0".into())],
+            [401, 200, 403, 403, 403, 403, 403],
+        ),
+        (
+            "activate_account",
+            vec![
+                ("token", "forged".into()),
+                ("new_password", "long enough password".into()),
+                ("confirm_password", "long enough password".into()),
+            ],
+            [400; 7],
+        ),
+    ];
+    for (endpoint, args, expected) in cases {
+        let form: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for ((person, cookie), want) in people.iter().zip(&cookies).zip(expected) {
+            let res = srv.call(endpoint, cookie.as_deref(), &form).await;
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            assert_eq!(status, want, "{person} → {endpoint}({args:?}): {body}");
+            if *person == "main@globex.example" || *person == "tech1@acme.example" {
+                // Nothing of another organization, ever, in any answer.
+                let foreign = if person.contains("globex") {
+                    "Acme"
+                } else {
+                    "Globex"
+                };
+                assert!(
+                    !body.contains(foreign),
+                    "{person} → {endpoint} leaked {foreign}: {body}"
+                );
+            }
+        }
+    }
+}
+
+// ---- mail over real SMTP (both backends) ----------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_reaches_a_real_smtp_server_and_survives_its_outage_sqlite() {
+    mail_over_smtp(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_reaches_a_real_smtp_server_and_survives_its_outage_postgres() {
+    mail_over_smtp(Backend::Postgres).await;
+}
+
+async fn mail_over_smtp(backend: Backend) {
+    let mut sink = SmtpSink::start().await;
+    let Some(srv) = TestServer::start_with(backend, Some(sink.port)).await else {
+        return;
+    };
+    let staff = srv.sign_in("billing@example.com").await;
+    let std = level_id(&srv, "Standard").await;
+    let res = call_form(
+        &srv,
+        "process_order",
+        Some(&staff),
+        &order(
+            "Mailco",
+            &std,
+            "boss@mailco.example",
+            &[("Tech Mail", "tech@mailco.example", false)],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let org: i32 = res.json().await.unwrap();
+
+    let got = sink.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(got.len(), 2, "both welcome messages arrive: {got:?}");
+    let tech = got
+        .iter()
+        .find(|m| m["rcpt_tos"][0] == "tech@mailco.example")
+        .expect("support welcome");
+    assert!(tech["subject"].as_str().unwrap().contains("Support Portal"));
+    assert!(tech["to"].as_str().unwrap().contains("Tech Mail"));
+    let body = tech["body"].as_str().unwrap();
+    assert!(body.contains(&format!("{}/activate?token=", srv.base)));
+    // The link in the e-mail works.
+    let token = token_in(body);
+    let page = srv.get(&format!("/activate?token={token}"), None).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(page.text().await.unwrap().contains("Set your password"));
+    let res = activate(&srv, &token, "a fine long password").await;
+    assert_eq!(res.status(), 200);
+    // Once delivered, the stored copy no longer holds the live token.
+    for m in outbox(&srv).await {
+        assert_eq!(m.status, "sent");
+        assert!(!m.body.contains(&token));
+    }
+
+    // The relay goes away: mail waits, and nothing is lost.
+    sink.stop();
+    let res = srv
+        .call(
+            "add_contact",
+            Some(&staff),
+            &[
+                ("organization_id", &org.to_string()),
+                ("role", "technical"),
+                ("name", "Late Tech"),
+                ("email", "late@mailco.example"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let waiting = mail_to(&srv, "late@mailco.example").await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].status, "pending");
+    assert!(
+        waiting[0].attempts >= 1 && waiting[0].last_error.is_some(),
+        "the failure is recorded: {:?}",
+        waiting[0]
+    );
+    sink.restart().await;
+    let got = sink.wait_for(3, Duration::from_secs(30)).await;
+    assert!(
+        got.iter()
+            .any(|m| m["rcpt_tos"][0] == "late@mailco.example"),
+        "delivered after the outage: {got:?}"
+    );
+    assert_eq!(mail_to(&srv, "late@mailco.example").await[0].status, "sent");
+    srv.stop().await;
+}
