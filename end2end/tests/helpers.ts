@@ -25,3 +25,27 @@ export async function signIn(page: Page, email: string, password = PASSWORD) {
 export async function expectHydrated(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }
+
+export type ReceivedMail = { rcpt_tos: string[]; subject: string; body: string; to: string };
+
+/** Everything the test SMTP server has received so far. */
+export function receivedMail(): ReceivedMail[] {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const dir = process.env.PORTICO_E2E_MAIL_DIR!;
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f: string) => f.endsWith('.json'))
+    .sort()
+    .map((f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+}
+
+/** Waits for a message to `address` and returns it. */
+export async function mailTo(address: string): Promise<ReceivedMail> {
+  let found: ReceivedMail | undefined;
+  await expect
+    .poll(() => (found = receivedMail().find((m) => m.rcpt_tos.includes(address))), { timeout: 20_000 })
+    .toBeTruthy();
+  return found!;
+}

@@ -662,6 +662,9 @@ pub async fn process_order(form: OrderForm) -> Result<i32, AppError> {
     )
     .await?;
     txn.commit().await?;
+    if request_parts().is_ok_and(|p| crate::auth::ssr::is_plain_form_post(&p)) {
+        leptos_axum::redirect(&format!("/staff/organizations/{}?created=1", org.id));
+    }
     Ok(org.id)
 }
 

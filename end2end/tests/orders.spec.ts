@@ -1,0 +1,59 @@
+import { expect, test } from '@playwright/test';
+import { mailTo, signIn } from './helpers';
+
+test('staff process an order; the Technical Contact activates from the e-mail and lands in the Support Portal @nojs', async ({ page, browser }, testInfo) => {
+  const tag = testInfo.project.name.replace(/[^a-z]/g, '');
+  const org = `Hooli ${tag}`;
+  const techEmail = `gavin.${tag}@hooli.example`;
+
+  await signIn(page, 'billing@example.com');
+  await expect(page).toHaveURL(/\/staff$/);
+  await page.getByRole('link', { name: 'Process an Order Form' }).click();
+  await expect(page.getByRole('heading', { name: 'Process an Order Form' })).toBeVisible();
+
+  await page.getByLabel('Organization name', { exact: true }).fill(org);
+  await page.getByLabel('Legal name', { exact: true }).fill(`${org} Inc.`);
+  await page.getByLabel('Address', { exact: true }).fill('1 Hacker Way\nPalo Alto');
+  const level = page.getByLabel('Program and level');
+  await level.selectOption((await level.locator('option', { hasText: 'Standard' }).getAttribute('value'))!);
+  await page.getByLabel('Term start').fill('2027-01-01');
+  await page.getByLabel('Term end').fill('2027-12-31');
+  await page.getByLabel('Payment method').selectOption('bank_transfer');
+  await page.getByLabel('Main Contact name').fill('Richard Main');
+  await page.getByLabel('Main Contact email').fill(`richard.${tag}@hooli.example`);
+  await page.getByLabel('Technical Contact 1 name').fill('Gavin Tech');
+  await page.getByLabel('Technical Contact 1 email').fill(techEmail);
+  await page.getByRole('button', { name: 'Process order' }).click();
+
+  await expect(page).toHaveURL(/\/staff\/organizations\/\d+/);
+  await expect(page.getByRole('status')).toContainText('Order processed');
+  await expect(page.getByRole('heading', { level: 1, name: org })).toBeVisible();
+  await expect(page.getByRole('row', { name: /Gavin Tech/ })).toContainText('Invitation sent');
+
+  // The Support Welcome arrives at the SMTP server with a working link.
+  const mail = await mailTo(techEmail);
+  expect(mail.subject).toContain('Support Portal');
+  const link = mail.body.match(/https?:\/\/\S+\/activate\?token=[\w-]+/)![0];
+
+  const context = await browser.newContext();
+  const visitor = await context.newPage();
+  await visitor.goto(link);
+  await visitor.getByLabel('New password').fill('gavin has a long password');
+  await visitor.getByLabel('Confirm password').fill('gavin has a long password');
+  await visitor.getByRole('button', { name: 'Set password' }).click();
+  await expect(visitor).toHaveURL(/\/support$/);
+  await expect(visitor.getByRole('heading', { level: 1, name: 'Support Portal' })).toBeVisible();
+  await expect(visitor.getByText(org).first()).toBeVisible();
+  await context.close();
+});
+
+test('order validation shows what to fix, field by field', async ({ page }) => {
+  await signIn(page, 'admin@example.com');
+  await page.goto('/staff/orders/new');
+  await page.getByLabel('Main Contact email').fill('not-an-email');
+  await page.getByRole('button', { name: 'Process order' }).click();
+  await expect(page.getByText('Please correct the')).toBeVisible();
+  await expect(page.getByText('is not an e-mail address')).toBeVisible();
+  await expect(page.getByText('Enter the organization name.')).toBeVisible();
+  await expect(page).toHaveURL(/\/staff\/orders\/new/);
+});
