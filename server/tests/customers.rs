@@ -19,6 +19,7 @@ db_tests!(
     activation_links_are_single_use_expire_and_are_revoked_by_a_resend,
     contact_rules_hold,
     authorization_matrix,
+    administrators_manage_the_catalog,
 );
 
 async fn level_id(srv: &TestServer, name: &str) -> String {
@@ -749,6 +750,17 @@ async fn authorization_matrix(srv: &TestServer) {
     type Case<'a> = (&'a str, Vec<(&'a str, String)>, [u16; 7]);
     let cases: Vec<Case> = vec![
         ("list_levels", vec![], [401, 200, 200, 200, 403, 403, 403]),
+        ("load_catalog", vec![], [401, 200, 200, 200, 403, 403, 403]),
+        (
+            "create_program",
+            vec![("name", "".into()), ("description", "".into())],
+            [401, 400, 403, 403, 403, 403, 403],
+        ),
+        (
+            "save_level",
+            vec![("level[name]", "".into())],
+            [401, 400, 403, 403, 403, 403, 403],
+        ),
         (
             "process_order",
             vec![("order[organization_name]", "".into())],
@@ -878,6 +890,191 @@ async fn authorization_matrix(srv: &TestServer) {
             }
         }
     }
+}
+
+fn level_form(program: &str, name: &str, price: &str) -> Vec<(String, String)> {
+    let mut f: Vec<(String, String)> = [
+        ("program_id", program),
+        ("name", name),
+        ("max_technical_contacts", "4"),
+        ("included_servers", "20"),
+        ("repository_channels", "stable, edge"),
+        ("kb_tier", "premium"),
+        ("price", price),
+        ("currency", "usd"),
+        ("billing_period", "monthly"),
+        ("timezone", "America/New_York"),
+        ("business_days", "1-5"),
+        ("business_hours_start", "08:00"),
+        ("business_hours_end", "17:30"),
+        ("holidays", "2027-07-04, 2027-12-25"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("level[{k}]"), v.to_string()))
+    .collect();
+    for (i, (first, next, res)) in [
+        (30, 60, 480),
+        (120, 240, 1440),
+        (480, 960, 4320),
+        (1440, 2880, 10080),
+    ]
+    .iter()
+    .enumerate()
+    {
+        f.push((
+            format!("level[sla][{i}][first_response_minutes]"),
+            first.to_string(),
+        ));
+        f.push((
+            format!("level[sla][{i}][next_response_minutes]"),
+            next.to_string(),
+        ));
+        f.push((
+            format!("level[sla][{i}][resolution_minutes]"),
+            res.to_string(),
+        ));
+        if i == 0 {
+            f.push((format!("level[sla][{i}][around_the_clock]"), "on".into()));
+        }
+    }
+    f
+}
+
+async fn administrators_manage_the_catalog(srv: &TestServer) {
+    let db = &srv.state.db;
+    let admin = srv.sign_in("admin@example.com").await;
+    let res = srv
+        .call(
+            "create_program",
+            Some(&admin),
+            &[("name", "Edge Support"), ("description", "For edge sites")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let program: i32 = res.json().await.unwrap();
+    let dup = srv
+        .call(
+            "create_program",
+            Some(&admin),
+            &[("name", "Edge Support"), ("description", "")],
+        )
+        .await;
+    assert_eq!(dup.status(), 400);
+    assert!(dup.text().await.unwrap().contains("exists already"));
+
+    let levels_before = level::Entity::find().count(db).await.unwrap();
+    // Mistakes are named, field by field, and nothing is saved.
+    let mut bad = level_form(&program.to_string(), "Edge Gold", "12.345");
+    for (k, v) in bad.iter_mut() {
+        match k.as_str() {
+            "level[business_hours_end]" => *v = "07:00".into(),
+            "level[sla][1][resolution_minutes]" => *v = "60".into(),
+            "level[timezone]" => *v = "New York".into(),
+            "level[holidays]" => *v = "Christmas".into(),
+            _ => {}
+        }
+    }
+    let res = call_form(srv, "save_level", Some(&admin), &bad).await;
+    assert_eq!(res.status(), 400);
+    let v: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "price",
+        "business_hours_end",
+        "sla.1.resolution_minutes",
+        "timezone",
+        "holidays",
+    ] {
+        assert!(fields.contains(&f), "{f} not reported: {fields:?}");
+    }
+    assert_eq!(
+        level::Entity::find().count(db).await.unwrap(),
+        levels_before
+    );
+
+    let res = call_form(
+        srv,
+        "save_level",
+        Some(&admin),
+        &level_form(&program.to_string(), "Edge Gold", "1,250.5"),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let id: i32 = res.json().await.unwrap();
+    let saved = level::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            saved.price_minor,
+            saved.currency.as_str(),
+            saved.max_technical_contacts
+        ),
+        (125_050, "USD", 4)
+    );
+    let targets = entity::sla_target::Entity::find()
+        .filter(entity::sla_target::Column::LevelId.eq(id))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(targets.len(), 4);
+    assert!(targets
+        .iter()
+        .any(|t| t.severity == 1 && t.around_the_clock && t.first_response_minutes == 30));
+    assert!(targets
+        .iter()
+        .any(|t| t.severity == 2 && !t.around_the_clock));
+
+    // Change it: the new limit is what orders see.
+    let mut change = level_form(&program.to_string(), "Edge Gold", "1250.50");
+    change.push(("level[id]".into(), id.to_string()));
+    for (k, v) in change.iter_mut() {
+        if k == "level[max_technical_contacts]" {
+            *v = "1".into();
+        }
+    }
+    assert_eq!(
+        call_form(srv, "save_level", Some(&admin), &change)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        level::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .max_technical_contacts,
+        1
+    );
+    let billing = srv.sign_in("billing@example.com").await;
+    let form = order(
+        "Edge Co",
+        &id.to_string(),
+        "main@edge.example",
+        &[
+            ("A", "a@edge.example", false),
+            ("B", "b@edge.example", false),
+        ],
+    );
+    let res = call_form(srv, "process_order", Some(&billing), &form).await;
+    assert_eq!(res.status(), 400, "the changed limit applies");
+    assert!(
+        audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq("catalog.level_saved"))
+            .count(db)
+            .await
+            .unwrap()
+            >= 2
+    );
 }
 
 // ---- mail over real SMTP (both backends) ----------------------------------------

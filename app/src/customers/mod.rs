@@ -48,8 +48,24 @@ pub struct SlaView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub programs: Vec<ProgramView>,
+    pub levels: Vec<LevelView>,
+    /// The viewer may change the catalog (administrators).
+    pub can_edit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LevelView {
     pub id: i32,
+    pub program_id: i32,
     pub program: String,
     pub name: String,
     pub max_technical_contacts: i32,
@@ -61,6 +77,13 @@ pub struct LevelView {
     pub calendar: String,
     pub holidays: String,
     pub sla: Vec<SlaView>,
+    /// The raw values, to fill the edit form.
+    pub price_input: String,
+    pub currency: String,
+    pub timezone: String,
+    pub business_days: String,
+    pub business_hours_start: String,
+    pub business_hours_end: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +220,58 @@ pub struct OrderForm {
     pub payment_method: String,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaInput {
+    #[serde(default)]
+    pub first_response_minutes: String,
+    #[serde(default)]
+    pub next_response_minutes: String,
+    #[serde(default)]
+    pub resolution_minutes: String,
+    /// A checkbox: present when the target runs 24x7.
+    #[serde(default)]
+    pub around_the_clock: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelForm {
+    /// Empty to create a level, else the id of the level to change.
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub program_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub max_technical_contacts: String,
+    #[serde(default)]
+    pub included_servers: String,
+    #[serde(default)]
+    pub repository_channels: String,
+    #[serde(default)]
+    pub kb_tier: String,
+    /// Decimal, e.g. `9000.00`.
+    #[serde(default)]
+    pub price: String,
+    #[serde(default)]
+    pub currency: String,
+    #[serde(default)]
+    pub billing_period: String,
+    #[serde(default)]
+    pub timezone: String,
+    #[serde(default)]
+    pub business_days: String,
+    #[serde(default)]
+    pub business_hours_start: String,
+    #[serde(default)]
+    pub business_hours_end: String,
+    #[serde(default)]
+    pub holidays: String,
+    /// Severities 1 to 4, in order.
+    #[serde(default)]
+    pub sla: Vec<SlaInput>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AddOutcome {
     /// The contact exists and was invited.
@@ -211,6 +286,21 @@ pub enum AddOutcome {
 pub async fn list_levels() -> Result<Vec<LevelView>, AppError> {
     crate::auth::ssr::require_staff(&[])?;
     ssr::list_levels().await
+}
+
+#[server(prefix = "/api", endpoint = "load_catalog")]
+pub async fn load_catalog() -> Result<Catalog, AppError> {
+    ssr::load_catalog().await
+}
+
+#[server(prefix = "/api", endpoint = "create_program")]
+pub async fn create_program(name: String, description: String) -> Result<i32, AppError> {
+    ssr::create_program(name, description).await
+}
+
+#[server(prefix = "/api", endpoint = "save_level")]
+pub async fn save_level(level: LevelForm) -> Result<i32, AppError> {
+    ssr::save_level(level).await
 }
 
 #[server(prefix = "/api", endpoint = "process_order")]
