@@ -1,3 +1,4 @@
+#![recursion_limit = "1024"]
 //! Portico: pages, components and server functions, organised by feature.
 
 pub mod auth;
@@ -43,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -58,13 +59,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let viewer: ViewerResource = Resource::new(|| (), |_| current_viewer());
     provide_context(viewer);
-    // Effects run only in the browser: this marks the moment the WASM took
-    // over the server-rendered page (browser tests wait for it).
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     // Async rendering: every page arrives complete, so it reads the same with
     // JavaScript off, and its status code is known before the first byte.
@@ -91,9 +85,23 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
             <Footer/>
+            <HydrationMarker/>
         </Router>
     }
 }
+
+/// Marks the moment the browser's islands came alive (browser tests wait for it).
+#[island]
+fn HydrationMarker() -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
+/// Referenced by the browser crate so the islands are linked into the bundle.
+pub fn link_islands() {}
 
 #[component]
 fn HomePage() -> impl IntoView {

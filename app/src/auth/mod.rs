@@ -96,22 +96,9 @@ mod handlers {
     use super::safe_next;
     use super::ssr::password::{validate_new_password, Verified};
     use super::ssr::throttle::{account_key, address_key, ACCOUNT_POLICY, ADDRESS_POLICY};
-    use super::ssr::{self, session, ClientAddr};
+    use super::ssr::{self, client_addr, send_cookie, session};
     use crate::audit;
     use crate::error::AppError;
-
-    fn set_cookie(value: String) {
-        if let (Some(opts), Ok(v)) = (
-            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-            http::HeaderValue::from_str(&value),
-        ) {
-            opts.append_header(http::header::SET_COOKIE, v);
-        }
-    }
-
-    fn client_addr(parts: &http::request::Parts) -> Option<String> {
-        parts.extensions.get::<ClientAddr>().map(|a| a.0.clone())
-    }
 
     pub async fn sign_in(
         email: String,
@@ -140,7 +127,7 @@ mod handlers {
             return Err(AppError::BadCredentials);
         }
 
-        let addr = client_addr(&parts).unwrap_or_else(|| "unknown".into());
+        let addr = client_addr().unwrap_or_else(|| "unknown".into());
         let (acct_key, addr_key) = (account_key(&email), address_key(&addr));
         let throttle = &state.auth.throttle;
         if let Some(wait) = throttle.retry_after(&[&acct_key, &addr_key], Instant::now()) {
@@ -203,7 +190,7 @@ mod handlers {
             user_agent,
         )
         .await?;
-        set_cookie(session::set_cookie(&state.settings, &token));
+        send_cookie(&session::set_cookie(&state.settings, &token));
         audit::record(
             &state.db,
             Some(user.id),
@@ -244,11 +231,11 @@ mod handlers {
                 &format!("user:{}", actor.user_id),
                 None,
                 None,
-                client_addr(&parts),
+                client_addr(),
             )
             .await?;
         }
-        set_cookie(session::clear_cookie(&state.settings));
+        send_cookie(&session::clear_cookie(&state.settings));
         if ssr::is_plain_form_post(&parts) {
             leptos_axum::redirect("/sign-in");
         }
@@ -321,11 +308,11 @@ mod handlers {
             &state.db,
             &state.settings,
             actor.user_id,
-            client_addr(&parts),
+            client_addr(),
             None,
         )
         .await?;
-        set_cookie(session::set_cookie(&state.settings, &token));
+        send_cookie(&session::set_cookie(&state.settings, &token));
         audit::record(
             &state.db,
             Some(actor.user_id),
@@ -334,7 +321,7 @@ mod handlers {
             &format!("user:{}", actor.user_id),
             None,
             None,
-            client_addr(&parts),
+            client_addr(),
         )
         .await?;
         if ssr::is_plain_form_post(&parts) {
@@ -357,51 +344,64 @@ pub fn hard_navigate(path: &str) {
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
+    let next = query.read_untracked().get("next").unwrap_or_default();
+    // A failed plain form post comes back with its error in the address.
+    let initial_error = ServerAction::<SignIn>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err);
+    view! {
+        <section class="card narrow" aria-labelledby="sign-in-title">
+            <h1 id="sign-in-title">"Sign in to Portico"</h1>
+            <p class="muted">"Customers and staff sign in with the e-mail address Portico knows them by."</p>
+            <SignInForm next=next initial_error=initial_error/>
+        </section>
+    }
+}
+
+/// The sign-in form: signs in without a page reload when the browser runs
+/// the island, and as a plain form post when it does not.
+#[island]
+fn SignInForm(next: String, initial_error: Option<AppError>) -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
     Effect::new(move |_| {
         if let Some(Ok(landing)) = action.value().get() {
             hard_navigate(&landing);
         }
     });
-    let error = move || action.value().get().and_then(Result::err);
+    let initial_error = StoredValue::new(initial_error);
+    let error = move || match action.value().get() {
+        Some(result) => result.err(),
+        None => initial_error.get_value(),
+    };
     let field = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
     view! {
-        <section class="card narrow" aria-labelledby="sign-in-title">
-            <h1 id="sign-in-title">"Sign in to Portico"</h1>
-            <p class="muted">"Customers and staff sign in with the e-mail address Portico knows them by."</p>
-            <ActionForm action=action attr:novalidate="" attr:class="stack">
-                <div class="field">
-                    <label for="email">"Email"</label>
-                    <input id="email" type="email" name="email" autocomplete="username" required=true
-                        aria-invalid=move || field("email")().is_some().to_string()/>
-                    <FieldError message=Signal::derive(field("email"))/>
-                </div>
-                <div class="field">
-                    <label for="password">"Password"</label>
-                    <input id="password" type="password" name="password" autocomplete="current-password" required=true
-                        aria-invalid=move || field("password")().is_some().to_string()/>
-                    <FieldError message=Signal::derive(field("password"))/>
-                </div>
-                <input type="hidden" name="next" value=next/>
-                {move || error().filter(|e| !e.is_about_fields()).map(|e| view! { <ErrorNotice error=e/> })}
-                <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
-                </button>
-            </ActionForm>
-        </section>
+        <ActionForm action=action attr:novalidate="" attr:class="stack">
+            <div class="field">
+                <label for="email">"Email"</label>
+                <input id="email" type="email" name="email" autocomplete="username" required=true
+                    aria-invalid=move || field("email")().is_some().to_string()/>
+                <FieldError message=Signal::derive(field("email"))/>
+            </div>
+            <div class="field">
+                <label for="password">"Password"</label>
+                <input id="password" type="password" name="password" autocomplete="current-password" required=true
+                    aria-invalid=move || field("password")().is_some().to_string()/>
+                <FieldError message=Signal::derive(field("password"))/>
+            </div>
+            <input type="hidden" name="next" value=next/>
+            {move || error().filter(|e| !e.is_about_fields()).map(|e| view! { <ErrorNotice error=e/> })}
+            <button type="submit" class="primary" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </ActionForm>
     }
 }
 
 #[component]
 pub fn SignOutButton() -> impl IntoView {
     let action = ServerAction::<SignOut>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = action.value().get() {
-            hard_navigate("/sign-in");
-        }
-    });
     view! {
         <ActionForm action=action attr:class="inline">
             <button type="submit" class="link-button">"Sign out"</button>

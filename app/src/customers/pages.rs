@@ -7,7 +7,6 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
-use crate::auth::hard_navigate;
 use crate::components::{ErrorNotice, FieldError};
 
 fn minutes(m: i32) -> String {
@@ -46,6 +45,7 @@ fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 
 #[component]
 pub fn CatalogPage() -> impl IntoView {
+    let query = use_query_map();
     let save = ServerAction::<SaveLevel>::new();
     let create = ServerAction::<CreateProgram>::new();
     let catalog = Resource::new(
@@ -57,7 +57,7 @@ pub fn CatalogPage() -> impl IntoView {
     view! {
         <Title text="Catalog"/>
         <h1>"Programs and levels"</h1>
-        {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="notice success" role="status">"Level saved."</p> })}
+        {move || query.read().get("saved").is_some().then(|| view! { <p class="notice success" role="status">"Saved."</p> })}
         <FormError error=save_error/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -247,11 +247,6 @@ pub fn OrderPage() -> impl IntoView {
     let action = ServerAction::<ProcessOrder>::new();
     let error = last_error(action);
     let f = move |name: &'static str| field_of(error, name);
-    Effect::new(move |_| {
-        if let Some(Ok(id)) = action.value().get() {
-            hard_navigate(&format!("/staff/organizations/{id}?created=1"));
-        }
-    });
     view! {
         <Title text="Process an Order Form"/>
         <h1>"Process an Order Form"</h1>
@@ -463,7 +458,13 @@ fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl IntoView {
     let any_error = Signal::derive(move || errors.iter().find_map(|e| e.get()));
     let add_error = last_error(acts.add);
     let declare_error = last_error(acts.declare);
-    let added = move || acts.add.value().get().and_then(Result::ok);
+    // A plain form post comes back with the outcome in the address.
+    let query = use_query_map();
+    let added = move || match query.read().get("added").as_deref() {
+        Some("added") => Some(AddOutcome::Added),
+        Some("requested") => Some(AddOutcome::Requested),
+        _ => None,
+    };
     view! {
         <h1>{org.name.clone()}</h1>
         <dl class="facts">
@@ -830,11 +831,6 @@ pub fn ActivatePage() -> impl IntoView {
     let token = move || query.read().get("token").unwrap_or_default();
     let action = ServerAction::<ActivateAccount>::new();
     let error = last_error(action);
-    Effect::new(move |_| {
-        if let Some(Ok(landing)) = action.value().get() {
-            hard_navigate(&landing);
-        }
-    });
     view! {
         <Title text="Set your password"/>
         // The token is in this page's address: never send it on as a referrer.

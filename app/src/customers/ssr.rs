@@ -16,18 +16,12 @@ use serde_json::json;
 use super::*;
 use crate::audit;
 use crate::auth::ssr::{
-    app_state, password::validate_new_password, request_parts, require_actor, require_staff,
-    session, Actor, ActorRole, ClientAddr,
+    app_state, client_addr, password::validate_new_password, request_parts, require_actor,
+    require_staff, send_cookie, session, Actor, ActorRole,
 };
 use crate::mail::ssr::{enqueue, Mail};
 use crate::state::AppState;
 use crate::validate::{self, Problems};
-
-fn client_addr() -> Option<String> {
-    request_parts()
-        .ok()
-        .and_then(|p| p.extensions.get::<ClientAddr>().map(|a| a.0.clone()))
-}
 
 fn day(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -468,6 +462,7 @@ pub async fn create_program(name: String, description: String) -> Result<i32, Ap
     )
     .await?;
     txn.commit().await?;
+    crate::auth::ssr::redirect_back_with("saved=program");
     Ok(prog.id)
 }
 
@@ -739,6 +734,7 @@ pub async fn save_level(f: LevelForm) -> Result<i32, AppError> {
     }
     audit::record(&txn, Some(actor.user_id), None, "catalog.level_saved", &format!("level:{}", saved.id), before, Some(json!({"name": saved.name, "max_technical_contacts": saved.max_technical_contacts, "price_minor": saved.price_minor}).to_string()), client_addr()).await?;
     txn.commit().await?;
+    crate::auth::ssr::redirect_back_with("saved=level");
     Ok(saved.id)
 }
 
@@ -1343,6 +1339,7 @@ pub async fn add_contact(
             )
             .await?;
             txn.commit().await?;
+            crate::auth::ssr::redirect_back_with("added=requested");
             return Ok(AddOutcome::Requested);
         }
     }
@@ -1390,6 +1387,7 @@ pub async fn add_contact(
     )
     .await?;
     txn.commit().await?;
+    crate::auth::ssr::redirect_back_with("added=added");
     Ok(AddOutcome::Added)
 }
 
@@ -1943,12 +1941,7 @@ pub async fn activate_account(
     .await?;
     txn.commit().await?;
 
-    if let (Some(opts), Ok(v)) = (
-        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-        http::HeaderValue::from_str(&session::set_cookie(&state.settings, &token)),
-    ) {
-        opts.append_header(http::header::SET_COOKIE, v);
-    }
+    send_cookie(&session::set_cookie(&state.settings, &token));
     let actor = Actor {
         user_id: u.id,
         session_id_hash: String::new(),

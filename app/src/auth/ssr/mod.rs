@@ -170,6 +170,42 @@ pub fn require_staff(allowed: &[StaffRole]) -> Result<Actor, AppError> {
     }
 }
 
+/// The client address the server recorded for this request.
+pub fn client_addr() -> Option<String> {
+    use_context::<Parts>().and_then(|p| p.extensions.get::<ClientAddr>().map(|a| a.0.clone()))
+}
+
+/// Adds a `Set-Cookie` header to this response.
+pub fn send_cookie(value: &str) {
+    if let (Some(opts), Ok(v)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(value),
+    ) {
+        opts.append_header(http::header::SET_COOKIE, v);
+    }
+}
+
+/// After a plain form post, sends the browser back to the page it came from
+/// (our own origin only), with `query` describing the outcome.
+pub fn redirect_back_with(query: &str) {
+    let Some(parts) = use_context::<Parts>() else {
+        return;
+    };
+    if !is_plain_form_post(&parts) {
+        return;
+    }
+    let path = parts
+        .headers
+        .get(http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .map(|p| p.split(['?', '#']).next().unwrap_or("/"))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or("/");
+    leptos_axum::redirect(&format!("{path}?{query}"));
+}
+
 /// True when the request is a plain HTML form post (JavaScript off).
 pub fn is_plain_form_post(parts: &Parts) -> bool {
     parts
