@@ -121,6 +121,11 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
+        // Built assets straight from disk (the Leptos file handler is for the rest).
+        .nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(format!("{}/pkg", state.leptos_options.site_root)),
+        )
         .leptos_routes_with_context(&state, routes, nonce_context, {
             let options = options.clone();
             move || shell(options.clone())
