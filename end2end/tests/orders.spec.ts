@@ -49,6 +49,8 @@ test('staff process an order; the Technical Contact activates from the e-mail an
 
 test('order validation shows what to fix, field by field', async ({ page }) => {
   await signIn(page, 'admin@example.com');
+  // The island signs in, then loads the landing page: let that finish first.
+  await expect(page).toHaveURL(/\/staff$/);
   await page.goto('/staff/orders/new');
   await page.getByLabel('Main Contact email').fill('not-an-email');
   await page.getByRole('button', { name: 'Process order' }).click();

@@ -7,6 +7,7 @@ use entity::{
     activation_link, audit_event, contact, contact_request, covered_server, level, order,
     organization, program, sla_target, subscription, user, StaffRole,
 };
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -1613,11 +1614,30 @@ pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<()
     }
     let org = org_by_id(&state.db, r.organization_id).await?;
     let txn = state.db.begin().await?;
-    let mut a = r.clone().into_active_model();
-    a.status = Set(if approve { "approved" } else { "declined" }.into());
-    a.decided_by = Set(Some(actor.user_id));
-    a.decided_at = Set(Some(Utc::now()));
-    a.update(&txn).await?;
+    // Decided once, even when two people click at the same moment.
+    let decided = contact_request::Entity::update_many()
+        .col_expr(
+            contact_request::Column::Status,
+            Expr::value(if approve { "approved" } else { "declined" }),
+        )
+        .col_expr(
+            contact_request::Column::DecidedBy,
+            Expr::value(Some(actor.user_id)),
+        )
+        .col_expr(
+            contact_request::Column::DecidedAt,
+            Expr::value(Some(Utc::now())),
+        )
+        .filter(contact_request::Column::Id.eq(r.id))
+        .filter(contact_request::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await?;
+    if decided.rows_affected != 1 {
+        return Err(AppError::invalid(
+            "request_id",
+            "This request was decided a moment ago.",
+        ));
+    }
     if approve {
         if email_taken(&txn, &r.email, None).await? {
             return Err(AppError::invalid("request_id", format!("{} already has a Portico account; decline this request and ask for another address.", r.email)));
@@ -1761,11 +1781,29 @@ pub async fn decide_server_declaration(id: i32, accept: bool) -> Result<(), AppE
     }
     let org = org_by_id(&state.db, s.organization_id).await?;
     let txn = state.db.begin().await?;
-    let mut a = s.clone().into_active_model();
-    a.status = Set(if accept { "accepted" } else { "rejected" }.into());
-    a.decided_by = Set(Some(actor.user_id));
-    a.decided_at = Set(Some(Utc::now()));
-    a.update(&txn).await?;
+    let decided = covered_server::Entity::update_many()
+        .col_expr(
+            covered_server::Column::Status,
+            Expr::value(if accept { "accepted" } else { "rejected" }),
+        )
+        .col_expr(
+            covered_server::Column::DecidedBy,
+            Expr::value(Some(actor.user_id)),
+        )
+        .col_expr(
+            covered_server::Column::DecidedAt,
+            Expr::value(Some(Utc::now())),
+        )
+        .filter(covered_server::Column::Id.eq(s.id))
+        .filter(covered_server::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await?;
+    if decided.rows_affected != 1 {
+        return Err(AppError::invalid(
+            "declaration_id",
+            "This declaration was decided a moment ago.",
+        ));
+    }
     if let Some(main) = main_contact(&txn, s.organization_id).await? {
         let verdict = if accept {
             "accepted: they are now covered by your subscription"
