@@ -60,6 +60,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if config.demo && server::seed::load_demo_if_empty(&db).await? {
                 tracing::info!("demo data loaded");
             }
+            let shutdown = server::shutdown_signal();
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -72,7 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("  {:<24} {}", l.email, l.what);
                 }
             }
-            server::serve(listener, state, server::shutdown_signal()).await?;
+            server::serve(listener, state, shutdown).await?;
             let _ = mail_worker.send(true);
             Ok(())
         }
