@@ -166,6 +166,15 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
+        // A unique rule of the schema (one e-mail per account, one Main
+        // Contact…) lost a race with a change made at the same moment.
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            tracing::info!(%detail, "unique constraint refused a change");
+            return AppError::Invalid {
+                field: None,
+                message: "Someone changed this at the same moment (the address or role is now taken). Reload the page and try again.".into(),
+            };
+        }
         tracing::error!(error = %err, "database error");
         AppError::Internal
     }

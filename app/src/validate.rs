@@ -47,8 +47,17 @@ pub fn required(label: &str, value: &str, max: usize) -> Result<String, String> 
     optional(label, v, max).map(|o| o.unwrap_or_default())
 }
 
-/// An optional line of text; `None` when blank.
+/// An optional line of text; `None` when blank. No line breaks: names and
+/// titles end up in e-mails, where a line break could forge text.
 pub fn optional(label: &str, value: &str, max: usize) -> Result<Option<String>, String> {
+    if value.trim().contains(['\n', '\r']) {
+        return Err(format!("Write the {label} on one line."));
+    }
+    optional_text(label, value, max)
+}
+
+/// An optional block of text that may span lines (an address, a note).
+pub fn optional_text(label: &str, value: &str, max: usize) -> Result<Option<String>, String> {
     let v = value.trim();
     if v.chars().count() > max {
         return Err(format!("Shorten the {label} to at most {max} characters."));
@@ -59,6 +68,14 @@ pub fn optional(label: &str, value: &str, max: usize) -> Result<Option<String>, 
         return Err(format!("Remove the control characters from the {label}."));
     }
     Ok((!v.is_empty()).then(|| v.to_string()))
+}
+
+/// A required block of text that may span lines.
+pub fn required_text(label: &str, value: &str, max: usize) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err(format!("Enter the {label}."));
+    }
+    optional_text(label, value, max).map(|o| o.unwrap_or_default())
 }
 
 /// An e-mail address, lower-cased. Deliberately simple: one `@`, a dotted
@@ -153,6 +170,13 @@ mod tests {
             .contains("at most 10"));
         assert_eq!(optional("note", " ", 10).unwrap(), None);
         assert!(optional("note", "a\u{0}b", 10).is_err());
+        assert!(required("name", "Bob\n\nYour account is locked", 100)
+            .unwrap_err()
+            .contains("one line"));
+        assert_eq!(
+            required_text("address", "1 Main St\nSpringfield", 100).unwrap(),
+            "1 Main St\nSpringfield"
+        );
         assert!(date("start date", "2027-02-30").is_err());
         assert_eq!(date("d", "2027-02-28").unwrap().to_string(), "2027-02-28");
         assert_eq!(number("quantity", "3", 1, 10).unwrap(), 3);

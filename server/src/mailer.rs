@@ -20,6 +20,8 @@ use crate::config::{Config, SmtpSecurity};
 /// How long a message is reserved for the worker that is sending it.
 const LEASE: chrono::Duration = chrono::Duration::seconds(120);
 const BATCH: u64 = 20;
+/// About two days of retries at the 15-minute cap.
+const MAX_ATTEMPTS: i32 = 200;
 
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -118,10 +120,21 @@ pub async fn deliver_due(db: &DatabaseConnection, mailer: &Mailer) -> anyhow::Re
             }
             Err(e) => {
                 let attempts = m.attempts + 1;
-                tracing::warn!(id = m.id, attempts, error = %e, "mail delivery failed; will retry");
+                let permanent = e
+                    .downcast_ref::<lettre::transport::smtp::Error>()
+                    .is_some_and(|e| e.is_permanent())
+                    || e.downcast_ref::<lettre::address::AddressError>().is_some();
                 a.attempts = Set(attempts);
                 a.last_error = Set(Some(e.to_string().chars().take(500).collect()));
-                a.next_attempt_at = Set(Utc::now() + backoff(attempts - 1));
+                if permanent || attempts >= MAX_ATTEMPTS {
+                    // Refused for good: stop, keep it visible, drop its one-time links.
+                    tracing::error!(id = m.id, attempts, error = %e, "mail delivery failed for good");
+                    a.status = Set("failed".into());
+                    a.body = Set(app::mail::ssr::scrub_tokens(&m.body));
+                } else {
+                    tracing::warn!(id = m.id, attempts, error = %e, "mail delivery failed; will retry");
+                    a.next_attempt_at = Set(Utc::now() + backoff(attempts - 1));
+                }
             }
         }
         a.update(db).await?;

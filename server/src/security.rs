@@ -130,7 +130,9 @@ fn client_addr(req: &Request, trust_forwarded_for: bool) -> String {
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            // The rightmost entry is the one our proxy added; entries to its
+            // left come from the client and can be anything.
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
         {

@@ -117,6 +117,16 @@ async fn main_contact<C: ConnectionTrait>(
         .await?)
 }
 
+/// Whether the organization has exactly one active contact (its Main Contact).
+async fn sole_contact<C: ConnectionTrait>(db: &C, org_id: i32) -> Result<bool, AppError> {
+    Ok(contact::Entity::find()
+        .filter(contact::Column::OrganizationId.eq(org_id))
+        .filter(contact::Column::Active.eq(true))
+        .count(db)
+        .await?
+        == 1)
+}
+
 async fn active_technical_count<C: ConnectionTrait>(db: &C, org_id: i32) -> Result<u64, AppError> {
     Ok(contact::Entity::find()
         .filter(contact::Column::OrganizationId.eq(org_id))
@@ -427,7 +437,7 @@ pub async fn create_program(name: String, description: String) -> Result<i32, Ap
     let description = p
         .check(
             "description",
-            validate::optional("description", &description, 2000),
+            validate::optional_text("description", &description, 2000),
         )
         .flatten();
     if let Some(n) = &name {
@@ -767,7 +777,10 @@ async fn check_order(state: &AppState, f: &OrderForm) -> Result<CleanOrder, AppE
         "legal_name",
         validate::required("legal name", &f.legal_name, 200),
     );
-    let address = p.check("address", validate::required("address", &f.address, 1000));
+    let address = p.check(
+        "address",
+        validate::required_text("address", &f.address, 1000),
+    );
     let vat_id = p
         .check("vat_id", validate::optional("VAT id", &f.vat_id, 64))
         .flatten();
@@ -1187,6 +1200,16 @@ fn server_view(s: covered_server::Model, org: &str) -> ServerDeclarationView {
 
 // ---- contacts -----------------------------------------------------------------
 
+/// What a person is told when an address is already someone's account:
+/// staff learn why; customers do not learn whether an address exists elsewhere.
+fn address_taken(actor: &Actor, email: &str) -> String {
+    if actor.staff_role().is_some() {
+        format!("{email} already has a Portico account; use another address.")
+    } else {
+        "This address cannot be used for a new contact: choose another, or ask us if this person already has an account.".to_string()
+    }
+}
+
 pub async fn update_contact(
     contact_id: i32,
     name: String,
@@ -1205,10 +1228,7 @@ pub async fn update_contact(
         .flatten();
     if let Some(e) = &email {
         if *e != c.email && email_taken(&state.db, e, c.user_id).await? {
-            p.add(
-                "email",
-                format!("{e} already has a Portico account; use another address."),
-            );
+            p.add("email", address_taken(&actor, e));
         }
     }
     p.into_result()?;
@@ -1219,7 +1239,8 @@ pub async fn update_contact(
     a.name = Set(name.clone());
     a.email = Set(email.clone());
     a.phone = Set(phone);
-    a.is_distribution_list = Set(dl);
+    // Only a Technical Contact may be a shared (distribution-list) login.
+    a.is_distribution_list = Set(dl && c.is_technical && !c.is_main && !c.is_administrative);
     let updated = a.update(&txn).await?;
     if let Some(uid) = c.user_id {
         // The sign-in address follows the contact's address.
@@ -1283,10 +1304,7 @@ pub async fn add_contact(
         .flatten();
     if let Some(e) = &email {
         if email_taken(&state.db, e, None).await? {
-            p.add(
-                "email",
-                format!("{e} already has a Portico account; use another address."),
-            );
+            p.add("email", address_taken(&actor, e));
         }
     }
     p.into_result()?;
@@ -1414,9 +1432,27 @@ pub async fn deactivate_contact(contact_id: i32) -> Result<(), AppError> {
     }
     let before = contact_json(&c);
     let txn = state.db.begin().await?;
-    let mut a = c.clone().into_active_model();
-    a.active = Set(false);
-    let after = a.update(&txn).await?;
+    // Checked again inside the transaction: the contact may have become
+    // the Main Contact a moment ago, and an organization never loses its one.
+    let changed = contact::Entity::update_many()
+        .col_expr(contact::Column::Active, Expr::value(false))
+        .filter(contact::Column::Id.eq(c.id))
+        .filter(contact::Column::IsMain.eq(false))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::invalid(
+            "contact_id",
+            format!(
+                "{} is now the Main Contact and cannot be deactivated.",
+                c.name
+            ),
+        ));
+    }
+    let after = contact::Model {
+        active: false,
+        ..c.clone()
+    };
     end_sessions_of(&txn, &c).await?;
     audit::record(
         &txn,
@@ -1480,6 +1516,15 @@ pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
             format!("{} is already the Main Contact.", target.name),
         ));
     }
+    if target.is_distribution_list {
+        return Err(AppError::invalid(
+            "contact_id",
+            format!(
+                "{} is a distribution list; the Main Contact must be one person.",
+                target.name
+            ),
+        ));
+    }
     if !target.active {
         return Err(AppError::invalid(
             "contact_id",
@@ -1497,9 +1542,27 @@ pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
         a.is_main = Set(false);
         a.update(&txn).await?;
     }
-    let mut a = target.clone().into_active_model();
-    a.is_main = Set(true);
-    let new_main = a.update(&txn).await?;
+    // Promote only if still active and not a distribution list, in this transaction.
+    let promoted = contact::Entity::update_many()
+        .col_expr(contact::Column::IsMain, Expr::value(true))
+        .filter(contact::Column::Id.eq(target.id))
+        .filter(contact::Column::Active.eq(true))
+        .filter(contact::Column::IsDistributionList.eq(false))
+        .exec(&txn)
+        .await?;
+    if promoted.rows_affected != 1 {
+        return Err(AppError::invalid(
+            "contact_id",
+            format!(
+                "{} can no longer become the Main Contact (deactivated or a distribution list).",
+                target.name
+            ),
+        ));
+    }
+    let new_main = contact::Model {
+        is_main: true,
+        ..target.clone()
+    };
     let text = format!(
         "{} is now the Main Contact of {}: they receive all contractual and billing communication.",
         new_main.name, org.name
@@ -1573,7 +1636,9 @@ pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
     let org = org_by_id(&state.db, c.organization_id).await?;
     let txn = state.db.begin().await?;
     let token = issue_activation(&txn, &state, u.id).await?;
-    let mail = if c.is_technical || !c.is_main {
+    let mail = if c.is_technical
+        || (c.is_main && sole_contact(&state.db, c.organization_id).await?)
+    {
         support_welcome(&state, &c, &org.name, &token)
     } else {
         notice(
@@ -1724,7 +1789,7 @@ pub async fn declare_servers(
         validate::number("quantity", &quantity, 1, 10_000),
     );
     let note = p
-        .check("note", validate::optional("note", &note, 2000))
+        .check("note", validate::optional_text("note", &note, 2000))
         .flatten();
     p.into_result()?;
     let status = if manager == Manager::Staff {
@@ -1951,6 +2016,8 @@ pub async fn activate_account(
         )
         .filter(activation_link::Column::Id.eq(link.id))
         .filter(activation_link::Column::UsedAt.is_null())
+        .filter(activation_link::Column::RevokedAt.is_null())
+        .filter(activation_link::Column::ExpiresAt.gt(now))
         .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {

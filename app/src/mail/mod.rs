@@ -123,7 +123,13 @@ pub async fn load_outbox(page: u64) -> Result<OutboxPage, AppError> {
             id: m.id,
             to: format!("{} <{}>", m.to_name, m.to_addr),
             subject: m.subject,
-            body: m.body,
+            // With a relay configured, links travel by mail only. Without
+            // one (the demo), this page is how an administrator hands them on.
+            body: if state.settings.smtp_configured {
+                ssr::scrub_tokens(&m.body)
+            } else {
+                m.body
+            },
             status: m.status,
             attempts: m.attempts,
             last_error: m.last_error,
