@@ -603,10 +603,22 @@ async fn contact_rules_hold(srv: &TestServer) {
     let res = add(main.clone(), "technical", "Someone", "main@globex.example").await;
     assert_eq!(res.status(), 400);
     let body = res.text().await.unwrap();
-    assert!(body.contains("cannot be used") && !body.contains("already has a Portico account"), "{body}");
+    assert!(
+        body.contains("cannot be used") && !body.contains("already has a Portico account"),
+        "{body}"
+    );
     // One-line fields stay on one line (they end up in e-mails).
     let res = srv
-        .call("add_contact", Some(&main), &[("role", "technical"), ("name", "Bob\n\nYour account is locked"), ("email", "bob@acme.example"), ("phone", "")])
+        .call(
+            "add_contact",
+            Some(&main),
+            &[
+                ("role", "technical"),
+                ("name", "Bob\n\nYour account is locked"),
+                ("email", "bob@acme.example"),
+                ("phone", ""),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("one line"));
