@@ -249,6 +249,32 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// Server functions answer every error with status 500; this gives each
+/// error the status its kind means (400, 401, 403, 404, 429…) and a
+/// `Retry-After` when throttled, for the hydrated page and API clients alike.
+pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let app::error::AppError::Throttled { retry_after_secs } = err {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                parts.headers.insert(header::RETRY_AFTER, v);
+            }
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,30 +326,4 @@ mod tests {
         assert!(page_need("/sign-in").is_none());
         assert_eq!(urlencode("/billing?x=1&y"), "/billing%3Fx%3D1%26y");
     }
-}
-
-/// Server functions answer every error with status 500; this gives each
-/// error the status its kind means (400, 401, 403, 404, 429…) and a
-/// `Retry-After` when throttled, for the hydrated page and API clients alike.
-pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !res.headers().contains_key("serverfnerror")
-    {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let app::error::AppError::Throttled { retry_after_secs } = err {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                parts.headers.insert(header::RETRY_AFTER, v);
-            }
-        }
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }

@@ -634,7 +634,7 @@ fn ContactRow(c: ContactView, manage: bool, staff: bool, acts: Actions) -> impl 
     let update_error = last_error(acts.update);
     view! {
         <tr class:inactive=!c.active>
-            <th scope="row">{c.name.clone()}{(!c.active).then(|| " (deactivated)")}</th>
+            <th scope="row">{c.name.clone()}{(!c.active).then_some(" (deactivated)")}</th>
             <td>{c.email.clone()}{c.phone.clone().map(|p| view! { <br/><span class="muted">{p}</span> })}</td>
             <td>{roles}</td>
             <td>{c.account.clone()}</td>
@@ -704,7 +704,7 @@ fn RequestTable(rows: Vec<ContactRequestView>, staff: bool, acts: Actions) -> im
                     view! {
                     <tr>
                         <td><a href=format!("/staff/organizations/{}", r.organization_id)>{r.organization.clone()}</a></td>
-                        <th scope="row">{r.name.clone()}{r.distribution_list.then(|| " (list)")}</th>
+                        <th scope="row">{r.name.clone()}{r.distribution_list.then_some(" (list)")}</th>
                         <td>{r.email.clone()}</td>
                         <td>{r.created_at.clone()}</td>
                         <td>{r.status.clone()}</td>

@@ -494,7 +494,7 @@ pub fn parse_price(s: &str) -> Result<i64, String> {
     whole
         .checked_mul(100)
         .and_then(|w| w.checked_add(frac))
-        .filter(|v| *v <= 1_000_000_000_00)
+        .filter(|v| *v <= 100_000_000_000)
         .ok_or_else(msg)
 }
 
