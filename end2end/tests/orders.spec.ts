@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { mailTo, signIn } from './helpers';
+import { expectHydrated, mailTo, signIn } from './helpers';
 
 test('staff process an order; the Technical Contact activates from the e-mail and lands in the Support Portal @nojs', async ({ page, browser }, testInfo) => {
   const tag = testInfo.project.name.replace(/[^a-z]/g, '');
@@ -52,10 +52,13 @@ test('order validation shows what to fix, field by field', async ({ page }) => {
   // The island signs in, then loads the landing page: let that finish first.
   await expect(page).toHaveURL(/\/staff$/);
   await page.goto('/staff/orders/new');
+  await expectHydrated(page);
   await page.getByLabel('Main Contact email').fill('not-an-email');
   await page.getByRole('button', { name: 'Process order' }).click();
   await expect(page.getByText('Please correct the')).toBeVisible();
   await expect(page.getByText('is not an e-mail address')).toBeVisible();
   await expect(page.getByText('Enter the organization name.')).toBeVisible();
   await expect(page).toHaveURL(/\/staff\/orders\/new/);
+  // The form is an island: a refused order keeps what was typed.
+  await expect(page.getByLabel('Main Contact email')).toHaveValue('not-an-email');
 });

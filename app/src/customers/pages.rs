@@ -244,13 +244,52 @@ const TECH_ROWS: usize = 5;
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let levels = Resource::new(|| (), |_| list_levels());
-    let action = ServerAction::<ProcessOrder>::new();
-    let error = last_error(action);
-    let f = move |name: &'static str| field_of(error, name);
+    // A failed plain form post comes back with its error in the address.
+    let initial_error = ServerAction::<ProcessOrder>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err);
     view! {
         <Title text="Process an Order Form"/>
         <h1>"Process an Order Form"</h1>
         <p class="muted">"Enter the Order Form as received. Processing creates the organization, its subscription and contacts, and e-mails the Welcome and Support Welcome messages."</p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let initial_error = initial_error.clone();
+                Suspend::new(async move {
+                    match levels.await {
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                        Ok(ls) => {
+                            let choices = ls
+                                .into_iter()
+                                .map(|l| (l.id, format!("{} {} — up to {} Technical Contacts, {}", l.program, l.name, l.max_technical_contacts, l.price)))
+                                .collect::<Vec<_>>();
+                            view! { <OrderForm levels=choices initial_error=initial_error/> }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The order form. As an island it submits without a reload, so a refused
+/// order keeps everything that was typed; without JavaScript it is a plain form.
+#[island]
+fn OrderForm(levels: Vec<(i32, String)>, initial_error: Option<AppError>) -> impl IntoView {
+    let action = ServerAction::<ProcessOrder>::new();
+    let initial_error = StoredValue::new(initial_error);
+    let error = Signal::derive(move || match action.value().get() {
+        Some(result) => result.err(),
+        None => initial_error.get_value(),
+    });
+    let f = move |name: &'static str| field_of(error, name);
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = action.value().get() {
+            crate::auth::hard_navigate(&format!("/staff/organizations/{id}?created=1"));
+        }
+    });
+    view! {
         <ActionForm action=action attr:class="stack order-form" attr:novalidate="">
             <FormError error=error/>
             <fieldset>
@@ -270,13 +309,7 @@ pub fn OrderPage() -> impl IntoView {
                     <label for="order-level">"Program and level"</label>
                     <select id="order-level" name="order[level_id]" required=true>
                         <option value="">"Choose…"</option>
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                levels.await.unwrap_or_default().into_iter().map(|l| view! {
-                                    <option value=l.id.to_string()>{format!("{} {} — up to {} Technical Contacts, {}", l.program, l.name, l.max_technical_contacts, l.price)}</option>
-                                }).collect_view()
-                            })}
-                        </Suspense>
+                        {levels.into_iter().map(|(id, label)| view! { <option value=id.to_string()>{label}</option> }).collect_view()}
                     </select>
                     <FieldError message=f("level_id")/>
                 </div>
