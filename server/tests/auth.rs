@@ -82,10 +82,16 @@ async fn timed_failure(srv: &TestServer, email: &str) -> (u16, String, Duration)
 async fn wrong_email_and_wrong_password_are_indistinguishable(srv: &TestServer) {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
+    // One failure per account (the per-account throttle stays out of it),
+    // known and unknown interleaved so they share the machine's noise.
     for (i, email) in [
         "tech1@acme.example",
         "tech2@acme.example",
         "agent@example.com",
+        "billing@example.com",
+        "main@acme.example",
+        "main@globex.example",
+        "admin@example.com",
     ]
     .iter()
     .enumerate()
@@ -101,14 +107,14 @@ async fn wrong_email_and_wrong_password_are_indistinguishable(srv: &TestServer) 
         known.push(t1);
         unknown.push(t2);
     }
-    known.sort();
-    unknown.sort();
-    // Unknown accounts are verified against a dummy hash: without it they
-    // would answer in well under a tenth of the time.
-    let (k, u) = (known[1].as_secs_f64(), unknown[1].as_secs_f64());
+    // Load only ever adds time, so the fastest answer of each kind is the
+    // fair comparison. Unknown accounts are verified against a dummy hash:
+    // without it they would answer in a few percent of the time.
+    let k = known.iter().min().unwrap().as_secs_f64();
+    let u = unknown.iter().min().unwrap().as_secs_f64();
     assert!(
-        u > k * 0.4 && k > u * 0.4,
-        "median known {k:.4}s vs unknown {u:.4}s"
+        u > k * 0.3 && k > u * 0.3,
+        "fastest known {k:.4}s vs fastest unknown {u:.4}s"
     );
 }
 
