@@ -74,7 +74,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff") view=staff::StaffHome ssr=SsrMode::Async/>
                     <Route path=path!("/support") view=support::SupportHome ssr=SsrMode::Async/>
-                    <Route path=path!("/billing") view=billing::BillingHome ssr=SsrMode::Async/>
+                    <Route path=path!("/billing") view=billing::pages::BillingHome ssr=SsrMode::Async/>
+                    <Route path=path!("/billing/documents/:id") view=billing::pages::CustomerDocumentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/d/:id") view=billing::pages::LinkDocumentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/billing") view=billing::pages::StaffBillingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/billing/new") view=billing::pages::DocumentEditorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/billing/:id") view=billing::pages::StaffDocumentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/billing/:id/edit") view=billing::pages::DocumentEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("/billing/organization") view=customers::pages::MyOrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/orders/new") view=customers::pages::OrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/organizations/:id") view=customers::pages::StaffOrganizationPage ssr=SsrMode::Async/>

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sea_orm::DatabaseConnection;
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 
 use crate::auth::ssr::AuthRuntime;
 
@@ -25,6 +28,35 @@ pub struct Settings {
     pub smtp_configured: bool,
     /// How long an account-activation link stays valid.
     pub activation_ttl: Duration,
+    pub billing: BillingSettings,
+}
+
+/// How documents are numbered, linked and chased.
+#[derive(Debug, Clone)]
+pub struct BillingSettings {
+    /// Number prefixes: `INV-2027-00001`.
+    pub invoice_prefix: String,
+    pub estimate_prefix: String,
+    pub proposal_prefix: String,
+    /// Days from sending an invoice to its due date.
+    pub payment_terms_days: u32,
+    /// How long an e-mailed document link stays valid.
+    pub document_link_ttl: Duration,
+    /// Days between reminders for one overdue invoice.
+    pub reminder_days: u32,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        BillingSettings {
+            invoice_prefix: "INV".into(),
+            estimate_prefix: "EST".into(),
+            proposal_prefix: "PRO".into(),
+            payment_terms_days: 30,
+            document_link_ttl: Duration::from_secs(30 * 86400),
+            reminder_days: 7,
+        }
+    }
 }
 
 impl Settings {
@@ -41,6 +73,18 @@ impl Settings {
             None => s,
         }
     }
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// at `BEGIN` (IMMEDIATE), so concurrent writers wait their turn (busy
+/// timeout) instead of failing when a read lock would have to be upgraded.
+/// PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 #[derive(Clone, FromRef)]
@@ -63,6 +107,7 @@ mod tests {
             trust_forwarded_for: false,
             smtp_configured: false,
             activation_ttl: Duration::from_secs(7 * 86400),
+            billing: BillingSettings::default(),
         }
     }
 

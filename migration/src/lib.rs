@@ -7,6 +7,7 @@ mod m20261128_000002_create_organizations_and_contacts;
 mod m20261128_000003_create_audit_events;
 mod m20261128_000004_create_catalog_and_subscriptions;
 mod m20261128_000005_create_outbox_and_activation_links;
+mod m20261128_000006_create_billing;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_audit_events::Migration),
             Box::new(m20261128_000004_create_catalog_and_subscriptions::Migration),
             Box::new(m20261128_000005_create_outbox_and_activation_links::Migration),
+            Box::new(m20261128_000006_create_billing::Migration),
         ]
     }
 }

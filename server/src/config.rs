@@ -131,6 +131,44 @@ pub struct Config {
     )]
     pub activation_link_days: u64,
 
+    /// Days an e-mailed document (invoice, estimate, proposal) link stays valid.
+    #[arg(
+        long,
+        env = "PORTICO_DOCUMENT_LINK_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub document_link_days: u64,
+
+    /// Days from sending an invoice to its due date.
+    #[arg(long, env = "PORTICO_PAYMENT_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=365), global = true)]
+    pub payment_terms_days: u32,
+
+    /// Days between two reminders of one overdue invoice.
+    #[arg(long, env = "PORTICO_REMINDER_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
+    pub reminder_days: u32,
+
+    /// Invoice number prefix: PREFIX-YEAR-00001.
+    #[arg(long, env = "PORTICO_INVOICE_PREFIX", default_value = "INV", value_parser = number_prefix, global = true)]
+    pub invoice_prefix: String,
+
+    /// Estimate number prefix.
+    #[arg(long, env = "PORTICO_ESTIMATE_PREFIX", default_value = "EST", value_parser = number_prefix, global = true)]
+    pub estimate_prefix: String,
+
+    /// Proposal number prefix.
+    #[arg(long, env = "PORTICO_PROPOSAL_PREFIX", default_value = "PRO", value_parser = number_prefix, global = true)]
+    pub proposal_prefix: String,
+
+    /// Minutes between runs of the billing scheduler (overdue reminders, expired offers).
+    #[arg(
+        long,
+        env = "PORTICO_BILLING_SWEEP_MINUTES",
+        default_value_t = 60,
+        global = true
+    )]
+    pub billing_sweep_minutes: u64,
+
     /// Take the client address from X-Forwarded-For. Only behind a proxy you run.
     #[arg(
         long,
@@ -202,5 +240,14 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.bind))
             .trim_end_matches('/')
             .to_string()
+    }
+}
+
+/// A document-number prefix: 1 to 12 letters, digits or dashes.
+fn number_prefix(s: &str) -> Result<String, String> {
+    if !s.is_empty() && s.len() <= 12 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        Ok(s.to_owned())
+    } else {
+        Err("use 1 to 12 letters, digits or dashes, e.g. INV".into())
     }
 }

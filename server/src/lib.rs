@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use app::auth::ssr::Actor;
 use app::auth::ssr::AuthRuntime;
-use app::state::{AppState, Settings};
+use app::state::{AppState, BillingSettings, Settings};
 use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -78,6 +80,14 @@ pub fn settings(config: &Config) -> Settings {
         trust_forwarded_for: config.trust_forwarded_for,
         smtp_configured: config.smtp_host.is_some(),
         activation_ttl: Duration::from_secs(config.activation_link_days.max(1) * 86400),
+        billing: BillingSettings {
+            invoice_prefix: config.invoice_prefix.clone(),
+            estimate_prefix: config.estimate_prefix.clone(),
+            proposal_prefix: config.proposal_prefix.clone(),
+            payment_terms_days: config.payment_terms_days,
+            document_link_ttl: Duration::from_secs(config.document_link_days.max(1) * 86400),
+            reminder_days: config.reminder_days,
+        },
     }
 }
 
@@ -109,6 +119,68 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct LinkQuery {
+    token: Option<String>,
+}
+
+fn see_other(location: &str) -> axum::response::Response {
+    axum::response::Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(http::header::LOCATION, location)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The link in a document e-mail: swapped for a cookie for that one
+/// document, then a redirect to an address without the token.
+async fn open_document_link(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<LinkQuery>,
+) -> axum::response::Response {
+    match app::billing::ssr::open_link(&state, q.token.as_deref()).await {
+        Ok((id, cookie)) => {
+            let mut res = see_other(&format!("/d/{id}"));
+            if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(http::header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(app::error::AppError::NotFound) => see_other("/d/unusable"),
+        Err(e) => {
+            tracing::warn!(error = %e, "opening a document link failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+        }
+    }
+}
+
+/// A document's PDF, for whoever may see the document.
+async fn document_pdf(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    actor: Option<axum::Extension<Actor>>,
+    headers: http::HeaderMap,
+) -> axum::response::Response {
+    let Ok(id) = id.parse::<i32>() else {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    };
+    match app::billing::ssr::pdf_bytes(&state, &headers, actor.as_ref().map(|a| &a.0), id).await {
+        Ok((name, bytes)) => axum::response::Response::builder()
+            .header(http::header::CONTENT_TYPE, "application/pdf")
+            .header(
+                http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            )
+            .body(axum::body::Body::from(bytes))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            e.to_string(),
+        )
+            .into_response(),
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -121,6 +193,8 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/documents/open", get(open_document_link))
+        .route("/documents/{id}/pdf", get(document_pdf))
         // Built assets straight from disk (the Leptos file handler is for the rest).
         .nest_service(
             "/pkg",
@@ -194,6 +268,31 @@ pub fn start_mail_worker(
         ),
     }
     Ok(tx)
+}
+
+/// Runs the billing scheduler (overdue reminders, expired offers) every
+/// `every` until `stop` turns true.
+pub fn start_billing_scheduler(
+    state: AppState,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        loop {
+            match app::billing::ssr::sweep(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(documents = n, "billing scheduler ran"),
+                Err(e) => tracing::warn!(error = %e, "billing scheduler failed; will retry"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is

@@ -57,15 +57,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => {
             let db = open(&config).await?;
-            if config.demo && server::seed::load_demo_if_empty(&db).await? {
-                tracing::info!("demo data loaded");
-            }
+            let demo_loaded = config.demo && server::seed::load_demo_if_empty(&db).await?;
             let shutdown = server::shutdown_signal();
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.bind))?;
             let mail_worker = server::start_mail_worker(&config, db.clone())?;
             let state = server::state(&config, db);
+            if demo_loaded {
+                server::seed::load_demo_documents(&state).await?;
+                tracing::info!("demo data loaded");
+            }
+            server::start_billing_scheduler(
+                state.clone(),
+                std::time::Duration::from_secs(config.billing_sweep_minutes.max(1) * 60),
+                mail_worker.subscribe(),
+            );
             println!("Portico is running at {}", config.base_url());
             if config.demo {
                 println!("Demo logins (password: {}):", server::seed::DEMO_PASSWORD);

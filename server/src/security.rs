@@ -33,7 +33,8 @@ pub async fn security_headers(
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let is_asset = req.uri().path().starts_with("/pkg/");
     // Pages whose address carries a one-time token never pass it on.
-    let no_referrer = req.uri().path() == "/activate";
+    let path = req.uri().path();
+    let no_referrer = path == "/activate" || path == "/documents/open" || path.starts_with("/d/");
 
     let mut res = next.run(req).await;
     let h = res.headers_mut();

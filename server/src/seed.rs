@@ -1,11 +1,13 @@
 //! Demo data for `make run` and the browser tests. Every account's password is
 //! `portico-demo`. Loaded only into a database that has no users yet.
 
+use anyhow::Context as _;
 use app::auth::ssr::password::Passwords;
 use chrono::Utc;
 use entity::{contact, level, organization, program, sla_target, subscription, user, StaffRole};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 
 pub const DEMO_PASSWORD: &str = "portico-demo";
@@ -194,6 +196,19 @@ type Sla = [(i16, i32, i32, i32, bool); 4];
 
 /// One program with three levels of distinct limits. Returns the level ids,
 /// cheapest first.
+/// Demo invoices, proposals and estimates for Acme Corp, issued through the
+/// billing code itself (numbers, links and mail as staff would make them).
+pub async fn load_demo_documents(state: &app::state::AppState) -> anyhow::Result<()> {
+    let acme = organization::Entity::find()
+        .filter(organization::Column::Name.eq("Acme Corp"))
+        .one(&state.db)
+        .await?
+        .context("the demo organization Acme Corp is missing")?;
+    app::billing::ssr::load_demo_documents(state, acme.id, "billing@example.com")
+        .await
+        .map_err(|e| anyhow::anyhow!("loading demo documents: {e}"))
+}
+
 async fn load_demo_catalog(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<Vec<i32>> {
     let now = Utc::now();
     let prog = program::ActiveModel {

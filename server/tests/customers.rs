@@ -5,11 +5,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{session_cookie, token_in, Backend, SmtpSink, TestServer, PASSWORD};
+use common::{
+    activate, call_form, contact_id, level_id, mail_to, order, org_id, outbox, session_cookie,
+    token_in, Backend, SmtpSink, TestServer, PASSWORD,
+};
 use entity::{
     activation_link, audit_event, contact, level, organization, outbox_message, subscription, user,
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::Value;
 
 db_tests!(
@@ -21,118 +24,6 @@ db_tests!(
     authorization_matrix,
     administrators_manage_the_catalog,
 );
-
-async fn level_id(srv: &TestServer, name: &str) -> String {
-    level::Entity::find()
-        .filter(level::Column::Name.eq(name))
-        .one(&srv.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .to_string()
-}
-
-fn order(
-    org: &str,
-    level: &str,
-    main_email: &str,
-    techs: &[(&str, &str, bool)],
-) -> Vec<(String, String)> {
-    let mut f: Vec<(String, String)> = [
-        ("organization_name", org.to_string()),
-        ("legal_name", format!("{org} S.A.")),
-        ("address", "1 Main Street\nSpringfield".into()),
-        ("vat_id", "ES12345678".into()),
-        ("level_id", level.into()),
-        ("term_start", "2027-01-01".into()),
-        ("term_end", "2027-12-31".into()),
-        ("main_name", "Mona Main".into()),
-        ("main_email", main_email.into()),
-        ("main_phone", "+34 600 000 000".into()),
-        ("purchase_order", "PO-77".into()),
-        ("payment_method", "purchase_order".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (format!("order[{k}]"), v))
-    .collect();
-    for (i, (name, email, dl)) in techs.iter().enumerate() {
-        f.push((
-            format!("order[technical_contacts][{i}][name]"),
-            name.to_string(),
-        ));
-        f.push((
-            format!("order[technical_contacts][{i}][email]"),
-            email.to_string(),
-        ));
-        if *dl {
-            f.push((
-                format!("order[technical_contacts][{i}][distribution_list]"),
-                "on".into(),
-            ));
-        }
-    }
-    f
-}
-
-async fn call_form(
-    srv: &TestServer,
-    endpoint: &str,
-    cookie: Option<&str>,
-    form: &[(String, String)],
-) -> reqwest::Response {
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    srv.call(endpoint, cookie, &pairs).await
-}
-
-async fn outbox(srv: &TestServer) -> Vec<outbox_message::Model> {
-    outbox_message::Entity::find()
-        .order_by_asc(outbox_message::Column::Id)
-        .all(&srv.state.db)
-        .await
-        .unwrap()
-}
-
-async fn mail_to(srv: &TestServer, to: &str) -> Vec<outbox_message::Model> {
-    outbox(srv)
-        .await
-        .into_iter()
-        .filter(|m| m.to_addr == to)
-        .collect()
-}
-
-async fn contact_id(srv: &TestServer, email: &str) -> i32 {
-    contact::Entity::find()
-        .filter(contact::Column::Email.eq(email))
-        .one(&srv.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
-async fn org_id(srv: &TestServer, name: &str) -> i32 {
-    organization::Entity::find()
-        .filter(organization::Column::Name.eq(name))
-        .one(&srv.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
-async fn activate(srv: &TestServer, token: &str, pw: &str) -> reqwest::Response {
-    srv.call(
-        "activate_account",
-        None,
-        &[
-            ("token", token),
-            ("new_password", pw),
-            ("confirm_password", pw),
-        ],
-    )
-    .await
-}
 
 async fn processing_an_order_creates_everything_and_queues_the_welcome_mail(srv: &TestServer) {
     let staff = srv.sign_in("billing@example.com").await;
@@ -195,12 +86,14 @@ async fn processing_an_order_creates_everything_and_queues_the_welcome_mail(srv:
         assert!(u.password_hash.is_none(), "pending until activated");
     }
 
-    let welcome = mail_to(srv, "boss@initech.example").await;
+    let mails = mail_to(srv, "boss@initech.example").await;
+    let kinds: Vec<&str> = mails.iter().map(|m| m.kind.as_str()).collect();
     assert_eq!(
-        welcome.len(),
-        1,
-        "the Main Contact gets the Welcome only (there are Technical Contacts)"
+        kinds,
+        ["document", "welcome"],
+        "the Main Contact gets the first invoice and the Welcome, not the Support Welcome (there are Technical Contacts)"
     );
+    let welcome: Vec<_> = mails.into_iter().filter(|m| m.kind == "welcome").collect();
     assert!(welcome[0].subject.contains("Welcome") && welcome[0].subject.contains("Standard"));
     for needle in [
         "Initech",
@@ -396,7 +289,11 @@ async fn a_sole_main_contact_gets_both_messages_and_the_support_portal(srv: &Tes
     )
     .await;
     assert_eq!(res.status(), 200);
-    let mails = mail_to(srv, "only@solo.example").await;
+    let mails: Vec<_> = mail_to(srv, "only@solo.example")
+        .await
+        .into_iter()
+        .filter(|m| m.kind != "document")
+        .collect();
     assert_eq!(mails.len(), 2, "Welcome and Support Welcome");
     assert!(
         mails.iter().any(|m| m.kind == "welcome")
@@ -1178,8 +1075,17 @@ async fn mail_over_smtp(backend: Backend) {
     assert_eq!(res.status(), 200);
     let org: i32 = res.json().await.unwrap();
 
-    let got = sink.wait_for(2, Duration::from_secs(20)).await;
-    assert_eq!(got.len(), 2, "both welcome messages arrive: {got:?}");
+    let got = sink.wait_for(3, Duration::from_secs(20)).await;
+    assert_eq!(
+        got.len(),
+        3,
+        "both welcome messages and the first invoice arrive: {got:?}"
+    );
+    let invoice = got
+        .iter()
+        .find(|m| m["subject"].as_str().unwrap().starts_with("Invoice "))
+        .expect("the first invoice");
+    let invoice_token = token_in(invoice["body"].as_str().unwrap());
     let tech = got
         .iter()
         .find(|m| m["rcpt_tos"][0] == "tech@mailco.example")
@@ -1206,7 +1112,7 @@ async fn mail_over_smtp(backend: Backend) {
     }
     for m in outbox(&srv).await {
         assert_eq!(m.status, "sent");
-        assert!(!m.body.contains(&token));
+        assert!(!m.body.contains(&token) && !m.body.contains(&invoice_token));
     }
 
     // The relay goes away: mail waits, and nothing is lost.
@@ -1235,7 +1141,7 @@ async fn mail_over_smtp(backend: Backend) {
         waiting[0]
     );
     sink.restart().await;
-    let got = sink.wait_for(3, Duration::from_secs(30)).await;
+    let got = sink.wait_for(4, Duration::from_secs(30)).await;
     assert!(
         got.iter()
             .any(|m| m["rcpt_tos"][0] == "late@mailco.example"),

@@ -7,37 +7,13 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
-use crate::components::{ErrorNotice, FieldError};
+use crate::components::{field_of, last_error, ErrorNotice, FieldError, FormError, TextField};
 
 fn minutes(m: i32) -> String {
     match m {
         m if m % 1440 == 0 => format!("{} d", m / 1440),
         m if m % 60 == 0 => format!("{} h", m / 60),
         m => format!("{m} min"),
-    }
-}
-
-/// The error of the last run of an action, as a signal.
-fn last_error<S, O>(action: ServerAction<S>) -> Signal<Option<AppError>>
-where
-    S: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
-    O: Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || action.value().get().and_then(Result::err))
-}
-
-fn field_of(error: Signal<Option<AppError>>, name: impl Into<String>) -> Signal<Option<String>> {
-    let name: String = name.into();
-    Signal::derive(move || error.get().and_then(|e| e.field_message(&name)))
-}
-
-#[component]
-fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
-    move || {
-        error
-            .get()
-            .filter(|e| !e.is_about_fields())
-            .map(|e| view! { <ErrorNotice error=e/> })
     }
 }
 
@@ -358,25 +334,6 @@ fn OrderForm(levels: Vec<(i32, String)>, initial_error: Option<AppError>) -> imp
     }
 }
 
-#[component]
-fn TextField(
-    #[prop(into)] name: String,
-    #[prop(into)] label: String,
-    error: Signal<Option<String>>,
-    #[prop(optional)] kind: Option<&'static str>,
-    #[prop(optional)] required: bool,
-) -> impl IntoView {
-    let id = name.replace(['[', ']'], "-").replace("--", "-");
-    view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
-            <input id=id type=kind.unwrap_or("text") name=name required=required
-                aria-invalid=move || error.get().is_some().to_string()/>
-            <FieldError message=error/>
-        </div>
-    }
-}
-
 // ---- organization page --------------------------------------------------------
 
 /// The Main Contact's organization page (Billing Portal).
@@ -513,6 +470,10 @@ fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl IntoView {
                 <input type="hidden" name="shared" value=(!org.shared_tickets).to_string()/>
                 <button type="submit">{if org.shared_tickets { "Stop sharing tickets" } else { "Share tickets between Technical Contacts" }}</button>
             </ActionForm>
+            <p class="actions">
+                <a href=format!("/staff/billing?organization_id={org_id}")>"Invoices, estimates and proposals"</a>
+                <a class="button" href=format!("/staff/billing/new?kind=invoice&organization_id={org_id}")>"New invoice for this organization"</a>
+            </p>
         })}
         <FormError error=any_error/>
 

@@ -10,7 +10,7 @@ use entity::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -290,6 +290,8 @@ struct WelcomeFacts<'a> {
     program: &'a str,
     level: &'a level::Model,
     sub: &'a subscription::Model,
+    /// The number of the first invoice, issued with the order.
+    invoice: &'a str,
 }
 
 fn welcome_main(state: &AppState, to: &contact::Model, f: &WelcomeFacts<'_>, token: &str) -> Mail {
@@ -317,6 +319,7 @@ fn welcome_main(state: &AppState, to: &contact::Model, f: &WelcomeFacts<'_>, tok
              - Price: {price} per {period}\n\
              - Payment method: {payment}{po}\n\n\
              How billing works\n\
+             Your first invoice, {invoice}, was issued with this order; it comes in a separate e-mail with a link to view it.\n\
              Invoices, estimates and proposals are e-mailed to you (and to your Administrative Contact, if you\n\
              add one). You can view and download them in the Billing Portal: {base}/billing\n\
              There you also keep your organization's contacts up to date and declare extra servers to cover.\n\n\
@@ -333,6 +336,7 @@ fn welcome_main(state: &AppState, to: &contact::Model, f: &WelcomeFacts<'_>, tok
             price = format_price(f.level.price_minor, &f.level.currency),
             period = if f.level.billing_period == "monthly" { "month" } else { "year" },
             po = f.sub.purchase_order.as_deref().map(|p| format!(" (purchase order {p})")).unwrap_or_default(),
+            invoice = f.invoice,
             days = ttl_days(state),
             link = activation_url(state, token),
         ),
@@ -451,7 +455,7 @@ pub async fn create_program(name: String, description: String) -> Result<i32, Ap
         }
     }
     p.into_result()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let prog = program::ActiveModel {
         name: Set(name.unwrap_or_default()),
         description: Set(description.unwrap_or_default()),
@@ -694,7 +698,7 @@ pub async fn save_level(f: LevelForm) -> Result<i32, AppError> {
     }
     p.into_result()?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let before = existing.as_ref().map(|l| json!({"name": l.name, "max_technical_contacts": l.max_technical_contacts, "price_minor": l.price_minor}).to_string());
     let mut a = match &existing {
         Some(l) => l.clone().into_active_model(),
@@ -927,7 +931,7 @@ pub async fn process_order(form: OrderForm) -> Result<i32, AppError> {
         .await?
         .ok_or(AppError::Internal)?;
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let org = organization::ActiveModel {
         name: Set(o.name.clone()),
         legal_name: Set(o.legal_name.clone()),
@@ -977,11 +981,22 @@ pub async fn process_order(form: OrderForm) -> Result<i32, AppError> {
     )
     .await?;
     let main_token = issue_activation(&txn, &state, main_user.id).await?;
+    let invoice = crate::billing::ssr::issue_first_invoice(
+        &txn,
+        &state,
+        &actor,
+        org.id,
+        &sub,
+        &o.level,
+        &program.name,
+    )
+    .await?;
     let facts = WelcomeFacts {
         org: &org.name,
         program: &program.name,
         level: &o.level,
         sub: &sub,
+        invoice: &invoice,
     };
     enqueue(&txn, welcome_main(&state, &main, &facts, &main_token)).await?;
     if o.techs.is_empty() {
@@ -1234,7 +1249,7 @@ pub async fn update_contact(
     p.into_result()?;
     let (name, email) = (name.unwrap_or_default(), email.unwrap_or_default());
     let before = contact_json(&c);
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let mut a = c.clone().into_active_model();
     a.name = Set(name.clone());
     a.email = Set(email.clone());
@@ -1310,7 +1325,7 @@ pub async fn add_contact(
     p.into_result()?;
     let (name, email) = (name.unwrap_or_default(), email.unwrap_or_default());
 
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     if administrative {
         let existing = contact::Entity::find()
             .filter(contact::Column::OrganizationId.eq(org_id))
@@ -1431,7 +1446,7 @@ pub async fn deactivate_contact(contact_id: i32) -> Result<(), AppError> {
         return Ok(());
     }
     let before = contact_json(&c);
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     // Checked again inside the transaction: the contact may have become
     // the Main Contact a moment ago, and an organization never loses its one.
     let changed = contact::Entity::update_many()
@@ -1480,7 +1495,7 @@ pub async fn remove_administrative_role(contact_id: i32) -> Result<(), AppError>
         ));
     }
     let before = contact_json(&c);
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let mut a = c.clone().into_active_model();
     a.is_administrative = Set(false);
     let keeps_a_role = c.is_main || c.is_technical;
@@ -1535,7 +1550,7 @@ pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
         ));
     }
     let org = org_by_id(&state.db, target.organization_id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let old = main_contact(&txn, target.organization_id).await?;
     if let Some(old) = &old {
         let mut a = old.clone().into_active_model();
@@ -1634,7 +1649,7 @@ pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
         ));
     }
     let org = org_by_id(&state.db, c.organization_id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let token = issue_activation(&txn, &state, u.id).await?;
     let mail = if c.is_technical
         || (c.is_main && sole_contact(&state.db, c.organization_id).await?)
@@ -1678,7 +1693,7 @@ pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<()
         ));
     }
     let org = org_by_id(&state.db, r.organization_id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     // Decided once, even when two people click at the same moment.
     let decided = contact_request::Entity::update_many()
         .col_expr(
@@ -1797,7 +1812,7 @@ pub async fn declare_servers(
     } else {
         "pending"
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let s = covered_server::ActiveModel {
         organization_id: Set(org_id),
         name: Set(name.unwrap_or_default()),
@@ -1845,7 +1860,7 @@ pub async fn decide_server_declaration(id: i32, accept: bool) -> Result<(), AppE
         ));
     }
     let org = org_by_id(&state.db, s.organization_id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let decided = covered_server::Entity::update_many()
         .col_expr(
             covered_server::Column::Status,
@@ -1915,7 +1930,7 @@ pub async fn set_ticket_sharing(org_id: i32, shared: bool) -> Result<(), AppErro
     if org.shared_tickets == shared {
         return Ok(());
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     let mut a = org.clone().into_active_model();
     a.shared_tickets = Set(shared);
     a.update(&txn).await?;
@@ -2007,7 +2022,7 @@ pub async fn activate_account(
         .ok_or(AppError::NotFound)?;
     let hash = state.auth.passwords.hash(&new_password).await?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::state::begin_write(&state.db).await?;
     // Single use, even under a race: only one request can flip `used_at`.
     let claimed = activation_link::Entity::update_many()
         .col_expr(

@@ -75,6 +75,7 @@ pub fn StaffHome() -> impl IntoView {
         <nav aria-label="Staff" class="subnav">
             <ul>
                 <li><a href="/staff/orders/new">"Process an Order Form"</a></li>
+                <li><a href="/staff/billing">"Invoices, estimates and proposals"</a></li>
                 <li><a href="/staff/queue">"Requests from customers"</a></li>
                 <li><a href="/staff/catalog">"Programs and levels"</a></li>
                 <li><a href="/staff/mail">"Outgoing mail"</a></li>

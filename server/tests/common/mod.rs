@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use app::state::AppState;
 use clap::Parser as _;
+use entity::{contact, level, organization, outbox_message};
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN, SET_COOKIE};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, QueryOrder};
 
 pub const PASSWORD: &str = "portico-demo";
 
@@ -27,7 +28,7 @@ pub struct TestServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-mod tempdir {
+pub mod tempdir {
     /// A directory removed when dropped.
     pub struct TempDir(pub std::path::PathBuf);
     impl TempDir {
@@ -366,4 +367,118 @@ macro_rules! db_tests {
             }
         }
     )*};
+}
+
+// ---- customers: shared by the feature suites ----------------------------------
+
+pub async fn level_id(srv: &TestServer, name: &str) -> String {
+    level::Entity::find()
+        .filter(level::Column::Name.eq(name))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
+}
+
+pub fn order(
+    org: &str,
+    level: &str,
+    main_email: &str,
+    techs: &[(&str, &str, bool)],
+) -> Vec<(String, String)> {
+    let mut f: Vec<(String, String)> = [
+        ("organization_name", org.to_string()),
+        ("legal_name", format!("{org} S.A.")),
+        ("address", "1 Main Street\nSpringfield".into()),
+        ("vat_id", "ES12345678".into()),
+        ("level_id", level.into()),
+        ("term_start", "2027-01-01".into()),
+        ("term_end", "2027-12-31".into()),
+        ("main_name", "Mona Main".into()),
+        ("main_email", main_email.into()),
+        ("main_phone", "+34 600 000 000".into()),
+        ("purchase_order", "PO-77".into()),
+        ("payment_method", "purchase_order".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("order[{k}]"), v))
+    .collect();
+    for (i, (name, email, dl)) in techs.iter().enumerate() {
+        f.push((
+            format!("order[technical_contacts][{i}][name]"),
+            name.to_string(),
+        ));
+        f.push((
+            format!("order[technical_contacts][{i}][email]"),
+            email.to_string(),
+        ));
+        if *dl {
+            f.push((
+                format!("order[technical_contacts][{i}][distribution_list]"),
+                "on".into(),
+            ));
+        }
+    }
+    f
+}
+
+pub async fn call_form(
+    srv: &TestServer,
+    endpoint: &str,
+    cookie: Option<&str>,
+    form: &[(String, String)],
+) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    srv.call(endpoint, cookie, &pairs).await
+}
+
+pub async fn outbox(srv: &TestServer) -> Vec<outbox_message::Model> {
+    outbox_message::Entity::find()
+        .order_by_asc(outbox_message::Column::Id)
+        .all(&srv.state.db)
+        .await
+        .unwrap()
+}
+
+pub async fn mail_to(srv: &TestServer, to: &str) -> Vec<outbox_message::Model> {
+    outbox(srv)
+        .await
+        .into_iter()
+        .filter(|m| m.to_addr == to)
+        .collect()
+}
+
+pub async fn contact_id(srv: &TestServer, email: &str) -> i32 {
+    contact::Entity::find()
+        .filter(contact::Column::Email.eq(email))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+pub async fn org_id(srv: &TestServer, name: &str) -> i32 {
+    organization::Entity::find()
+        .filter(organization::Column::Name.eq(name))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+pub async fn activate(srv: &TestServer, token: &str, pw: &str) -> reqwest::Response {
+    srv.call(
+        "activate_account",
+        None,
+        &[
+            ("token", token),
+            ("new_password", pw),
+            ("confirm_password", pw),
+        ],
+    )
+    .await
 }

@@ -208,6 +208,7 @@ mod tests {
             trust_forwarded_for: false,
             smtp_configured: false,
             activation_ttl: Duration::from_secs(60),
+            billing: Default::default(),
         }
     }
 
