@@ -187,11 +187,21 @@ pub fn BillingHome() -> impl IntoView {
                                         <dt>"Renewal date"</dt><dd>{s.renewal_date}</dd>
                                         <dt>"Status"</dt><dd>{s.status}</dd>
                                         <dt>"Covered servers"</dt><dd>{if s.servers.is_empty() { "None declared".to_string() } else { s.servers.join("; ") }}</dd>
-                                        <dt>"Contacts"</dt><dd>{d.contacts.iter().map(|c| format!("{} ({})", c.name, c.roles.join(", "))).collect::<Vec<_>>().join("; ")}</dd>
                                     </dl>
                                 }.into_any(),
                             }}
+                        </section>
+                        <section aria-labelledby="contacts-title">
+                            <h2 id="contacts-title">"Your contacts"</h2>
                             <p><a href="/billing/organization">"Manage contacts, servers and the subscription"</a></p>
+                            <table class="table">
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Roles"</th></tr></thead>
+                                <tbody>
+                                    {d.contacts.into_iter().map(|c| view! {
+                                        <tr><th scope="row">{c.name}</th><td>{c.email}</td><td>{c.roles.join(", ")}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
                         </section>
                     }.into_any(),
                 }
