@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { mailTo, processOrder, signIn, watchForErrors } from './helpers';
+import { expectHydrated, mailTo, processOrder, signIn, watchForErrors } from './helpers';
 
 test('staff send an invoice; the customer opens it from the e-mail, saves it to a new account, signs in and downloads the PDF @nojs', async ({ page, browser }, testInfo) => {
   const tag = testInfo.project.name.replace(/[^a-z]/g, '');
@@ -65,4 +65,22 @@ test('staff send an invoice; the customer opens it from the e-mail, saves it to 
   expect(bytes.subarray(0, 8).toString()).toBe('%PDF-1.4');
   await context.close();
   expect(problems).toEqual([]);
+});
+
+test('a refused draft says what to fix and keeps what was typed; more line rows on demand', async ({ page }) => {
+  await signIn(page, 'billing@example.com');
+  await expect(page).toHaveURL(/\/staff$/);
+  await page.goto('/staff/billing/new?kind=estimate');
+  await expectHydrated(page);
+  await expect(page.getByLabel('Line 4 description')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Add a line' }).click();
+  await page.getByLabel('Line 4 description').fill('Health check');
+  await page.getByLabel('Line 4 quantity').fill('-2');
+  await page.getByLabel('Line 4 unit price').fill('1200');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page.getByText('Please correct the')).toBeVisible();
+  await expect(page.getByText('Choose the customer organization.')).toBeVisible();
+  await expect(page.getByText(/Line 4 quantity: write a number/)).toBeVisible();
+  await expect(page.getByLabel('Line 4 description')).toHaveValue('Health check');
+  await expect(page).toHaveURL(/\/staff\/billing\/new/);
 });

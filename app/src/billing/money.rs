@@ -94,6 +94,31 @@ pub fn format(minor: i64, currency: &str) -> String {
     }
 }
 
+/// A unit price for display: thousands grouped, at least the currency's
+/// decimals, more when the price has them (`0.335` EUR stays `0.335`).
+pub fn format_unit(d: Decimal, currency: &str) -> String {
+    let scale = minor_units(currency).unwrap_or(2);
+    let mut d = d.normalize();
+    if d.scale() < scale {
+        d.rescale(scale);
+    }
+    let text = d.abs().to_string();
+    let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if d.is_sign_negative() { "-" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
 /// Reads a non-negative decimal with at most `max_dp` decimals and at most
 /// `max` in value. `label` names the field in the message.
 pub fn parse_decimal(label: &str, s: &str, max_dp: u32, max: Decimal) -> Result<Decimal, String> {
@@ -240,6 +265,9 @@ mod tests {
         assert_eq!(format(123_456_789, "EUR"), "1,234,567.89 EUR");
         assert_eq!(format(-5, "KWD"), "-0.005 KWD");
         assert_eq!(format(100_000, "USD"), "1,000.00 USD");
+        assert_eq!(format_unit(d("9000"), "EUR"), "9,000.00");
+        assert_eq!(format_unit(d("0.335"), "EUR"), "0.335");
+        assert_eq!(format_unit(d("1500"), "JPY"), "1,500");
     }
 
     #[test]

@@ -581,93 +581,127 @@ pub fn DocumentEditorPage() -> impl IntoView {
         },
         |(id, org, kind)| load_document_editor(id, org, kind),
     );
-    let save = ServerAction::<SaveDocument>::new();
-    let error = last_error(save);
-    let f = move |name: &str| field_of(error, name.to_string());
+    // Without JavaScript a refused form comes back through the address.
+    let initial_error = ServerAction::<SaveDocument>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err);
     view! {
         <Title text="Document editor"/>
         <p><a href="/staff/billing">"← All documents"</a></p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(ed) => {
-                        let form = ed.form;
-                        let rows = form.lines.len() + BLANK_LINES;
-                        let mut lines = form.lines.clone();
-                        lines.resize(rows, LineForm::default());
-                        let offer = form.kind != "invoice";
-                        view! {
-                            <h1>{ed.title}</h1>
-                            <ActionForm action=save attr:class="stack editor" attr:novalidate="">
-                                <FormError error=error/>
-                                <input type="hidden" name="document[id]" value=form.id.clone()/>
-                                <div class="grid">
-                                    <div class="field">
-                                        <label for="d-kind">"Type"</label>
-                                        <select id="d-kind" name="document[kind]">
-                                            {KINDS.iter().map(|(k, l)| view! { <option value=*k selected=form.kind == *k>{*l}</option> }).collect_view()}
-                                        </select>
-                                        <FieldError message=f("kind")/>
-                                    </div>
-                                    <div class="field">
-                                        <label for="d-org">"Customer organization"</label>
-                                        <select id="d-org" name="document[organization_id]" required=true>
-                                            <option value="">"Choose…"</option>
-                                            {ed.organizations.iter().map(|(oid, name)| {
-                                                let v = oid.to_string();
-                                                let sel = form.organization_id == v;
-                                                view! { <option value=v selected=sel>{name.clone()}</option> }
-                                            }).collect_view()}
-                                        </select>
-                                        <FieldError message=f("organization_id")/>
-                                    </div>
-                                    <div class="field">
-                                        <label for="d-cur">"Currency"</label>
-                                        <select id="d-cur" name="document[currency]">
-                                            {ed.currencies.iter().map(|c| view! { <option value=c.clone() selected=form.currency == *c>{c.clone()}</option> }).collect_view()}
-                                        </select>
-                                        <FieldError message=f("currency")/>
-                                    </div>
-                                    <Input name="document[purchase_order]" label="Purchase-order number" value=form.purchase_order.clone() error=f("purchase_order")/>
-                                    <Input name="document[payment_terms_days]" label="Payment terms (days, invoices)" value=form.payment_terms_days.clone() error=f("payment_terms_days")/>
-                                    <Input name="document[valid_until]" label="Valid until (estimates, proposals; YYYY-MM-DD)" value=form.valid_until.clone() error=f("valid_until")/>
-                                    <Input name="document[discount_percent]" label="Discount (%)" value=form.discount_percent.clone() error=f("discount_percent")/>
-                                </div>
-                                <fieldset>
-                                    <legend>"Lines"</legend>
-                                    <p class="hint">"Quantities up to 3 decimals, unit prices up to 4; each line is rounded to the currency's minor unit, half away from zero. Empty rows are ignored."</p>
-                                    <table class="table line-editor">
-                                        <thead><tr><th scope="col">"Description"</th><th scope="col">"Quantity"</th><th scope="col">"Unit price"</th><th scope="col">"Tax %"</th></tr></thead>
-                                        <tbody>
-                                            {lines.into_iter().enumerate().map(|(i, l)| {
-                                                let n = |k: &str| format!("document[lines][{i}][{k}]");
-                                                let e = |k: &str| field_of(error, format!("lines[{i}][{k}]"));
-                                                view! {
-                                                    <tr>
-                                                        <td><input name=n("description") value=l.description aria-label=format!("Line {} description", i + 1)/><FieldError message=e("description")/></td>
-                                                        <td><input name=n("quantity") value=l.quantity inputmode="decimal" aria-label=format!("Line {} quantity", i + 1)/><FieldError message=e("quantity")/></td>
-                                                        <td><input name=n("unit_price") value=l.unit_price inputmode="decimal" aria-label=format!("Line {} unit price", i + 1)/><FieldError message=e("unit_price")/></td>
-                                                        <td><input name=n("tax_rate") value=l.tax_rate inputmode="decimal" aria-label=format!("Line {} tax rate", i + 1)/><FieldError message=e("tax_rate")/></td>
-                                                    </tr>
-                                                }
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                    <p class="hint">"Need more rows? Save the draft and edit it again: three empty rows are added each time."</p>
-                                </fieldset>
-                                {offer.then(|| view! {
-                                    <Area name="document[narrative]" label="Proposal sections (blank line between paragraphs)" value=form.narrative.clone() error=f("narrative")/>
-                                })}
-                                <Area name="document[terms]" label="Terms" value=form.terms.clone() error=f("terms")/>
-                                <Area name="document[notes]" label="Notes" value=form.notes.clone() error=f("notes")/>
-                                <button type="submit" class="primary">"Save draft"</button>
-                            </ActionForm>
-                        }.into_any()
+            {move || {
+                let initial_error = initial_error.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                        Ok(ed) => view! {
+                            <h1>{ed.title.clone()}</h1>
+                            <DocumentEditorForm ed=ed initial_error=initial_error/>
+                        }
+                        .into_any(),
                     }
-                }
-            })}
+                })
+            }}
         </Suspense>
+    }
+}
+
+/// The draft editor. As an island it saves without a reload, so a refused
+/// draft keeps what was typed, and it can add line rows; without JavaScript
+/// it is a plain form.
+#[island]
+fn DocumentEditorForm(ed: EditorData, initial_error: Option<AppError>) -> impl IntoView {
+    let save = ServerAction::<SaveDocument>::new();
+    let initial_error = StoredValue::new(initial_error);
+    let error = Signal::derive(move || match save.value().get() {
+        Some(result) => result.err(),
+        None => initial_error.get_value(),
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = save.value().get() {
+            crate::auth::hard_navigate(&format!("/staff/billing/{id}?saved=1"));
+        }
+    });
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let f = move |name: &str| field_of(error, name.to_string());
+    let form = ed.form;
+    let existing = StoredValue::new(form.lines.clone());
+    let rows = RwSignal::new(form.lines.len() + BLANK_LINES);
+    let offer = form.kind != "invoice";
+    view! {
+        <ActionForm action=save attr:class="stack editor" attr:novalidate="">
+            <FormError error=error/>
+            <input type="hidden" name="document[id]" value=form.id.clone()/>
+            <div class="grid">
+                <div class="field">
+                    <label for="d-kind">"Type"</label>
+                    <select id="d-kind" name="document[kind]">
+                        {KINDS.iter().map(|(k, l)| view! { <option value=*k selected=form.kind == *k>{*l}</option> }).collect_view()}
+                    </select>
+                    <FieldError message=f("kind")/>
+                </div>
+                <div class="field">
+                    <label for="d-org">"Customer organization"</label>
+                    <select id="d-org" name="document[organization_id]" required=true>
+                        <option value="">"Choose…"</option>
+                        {ed.organizations.iter().map(|(oid, name)| {
+                            let v = oid.to_string();
+                            let sel = form.organization_id == v;
+                            view! { <option value=v selected=sel>{name.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                    <FieldError message=f("organization_id")/>
+                </div>
+                <div class="field">
+                    <label for="d-cur">"Currency"</label>
+                    <select id="d-cur" name="document[currency]">
+                        {ed.currencies.iter().map(|c| view! { <option value=c.clone() selected=form.currency == *c>{c.clone()}</option> }).collect_view()}
+                    </select>
+                    <FieldError message=f("currency")/>
+                </div>
+                <Input name="document[purchase_order]" label="Purchase-order number" value=form.purchase_order.clone() error=f("purchase_order")/>
+                <Input name="document[payment_terms_days]" label="Payment terms (days, invoices)" value=form.payment_terms_days.clone() error=f("payment_terms_days")/>
+                <Input name="document[valid_until]" label="Valid until (estimates, proposals; YYYY-MM-DD)" value=form.valid_until.clone() error=f("valid_until")/>
+                <Input name="document[discount_percent]" label="Discount (%)" value=form.discount_percent.clone() error=f("discount_percent")/>
+            </div>
+            <fieldset>
+                <legend>"Lines"</legend>
+                <p class="hint">"Quantities up to 3 decimals, unit prices up to 4; each line is rounded to the currency's minor unit, half away from zero. Empty rows are ignored."</p>
+                <table class="table line-editor">
+                    <thead><tr><th scope="col">"Description"</th><th scope="col">"Quantity"</th><th scope="col">"Unit price"</th><th scope="col">"Tax %"</th></tr></thead>
+                    <tbody>
+                        <For each=move || 0..rows.get() key=|i| *i let:i>
+                            {
+                                let l = existing.with_value(|ls| ls.get(i).cloned()).unwrap_or_default();
+                                let n = move |k: &str| format!("document[lines][{i}][{k}]");
+                                let e = move |k: &str| field_of(error, format!("lines[{i}][{k}]"));
+                                view! {
+                                    <tr>
+                                        <td><input name=n("description") value=l.description aria-label=format!("Line {} description", i + 1)/><FieldError message=e("description")/></td>
+                                        <td><input name=n("quantity") value=l.quantity inputmode="decimal" aria-label=format!("Line {} quantity", i + 1)/><FieldError message=e("quantity")/></td>
+                                        <td><input name=n("unit_price") value=l.unit_price inputmode="decimal" aria-label=format!("Line {} unit price", i + 1)/><FieldError message=e("unit_price")/></td>
+                                        <td><input name=n("tax_rate") value=l.tax_rate inputmode="decimal" aria-label=format!("Line {} tax rate", i + 1)/><FieldError message=e("tax_rate")/></td>
+                                    </tr>
+                                }
+                            }
+                        </For>
+                    </tbody>
+                </table>
+                {move || if hydrated.get() {
+                    view! { <button type="button" on:click=move |_| rows.update(|r| *r += 1)>"Add a line"</button> }.into_any()
+                } else {
+                    view! { <p class="hint">"Need more rows? Save the draft and edit it again: three empty rows are added each time."</p> }.into_any()
+                }}
+            </fieldset>
+            {offer.then(|| view! {
+                <Area name="document[narrative]" label="Proposal sections (blank line between paragraphs)" value=form.narrative.clone() error=f("narrative")/>
+            })}
+            <Area name="document[terms]" label="Terms" value=form.terms.clone() error=f("terms")/>
+            <Area name="document[notes]" label="Notes" value=form.notes.clone() error=f("notes")/>
+            <button type="submit" class="primary" disabled=move || save.pending().get()>"Save draft"</button>
+        </ActionForm>
     }
 }
 

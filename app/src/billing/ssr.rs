@@ -535,7 +535,7 @@ pub async fn view_of<C: ConnectionTrait>(
             .map(|(l, a)| LineView {
                 description: l.description.clone(),
                 quantity: l.quantity.clone(),
-                unit_price: l.unit_price.clone(),
+                unit_price: money::format_unit(l.unit_price.parse().unwrap_or_default(), cur),
                 tax_rate: format!("{}%", l.tax_rate),
                 net: money::format(a.net, cur),
             })
