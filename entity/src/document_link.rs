@@ -14,6 +14,8 @@ pub struct Model {
     pub token_hash: String,
     /// SHA-256 of the cookie the link was swapped for.
     pub access_hash: Option<String>,
+    /// The cookie works until then (at most 12 hours, never past the link).
+    pub access_expires_at: Option<DateTimeUtc>,
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
     /// When the recipient created their account from this link ("Save").

@@ -63,6 +63,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // An estimate or proposal converts to one invoice, even under a race.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_documents_source")
+                    .table(Documents::Table)
+                    .col(Documents::SourceDocumentId)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
         // Gapless numbering: one number per (kind, year, sequence), ever.
         manager
             .create_index(
@@ -148,6 +159,9 @@ impl MigrationTrait for Migration {
                     .col(string_len(DocumentLinks::Email, 320))
                     .col(string_len_uniq(DocumentLinks::TokenHash, 64))
                     .col(string_len_null(DocumentLinks::AccessHash, 64).unique_key())
+                    .col(timestamp_with_time_zone_null(
+                        DocumentLinks::AccessExpiresAt,
+                    ))
                     .col(timestamp_with_time_zone(DocumentLinks::ExpiresAt))
                     .col(timestamp_with_time_zone_null(DocumentLinks::RevokedAt))
                     .col(timestamp_with_time_zone_null(DocumentLinks::SavedAt))
@@ -299,6 +313,7 @@ enum DocumentLinks {
     Email,
     TokenHash,
     AccessHash,
+    AccessExpiresAt,
     ExpiresAt,
     RevokedAt,
     SavedAt,

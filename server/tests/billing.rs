@@ -22,6 +22,8 @@ db_tests!(
     links_open_one_document_and_refuse_expired_revoked_tampered_and_reused,
     the_pdf_says_what_the_page_says,
     overdue_invoices_get_reminders_on_a_schedule,
+    a_link_stops_when_its_recipient_loses_billing_access,
+    empty_and_expired_documents_are_not_sent,
     authorization_matrix,
 );
 
@@ -834,6 +836,84 @@ async fn overdue_invoices_get_reminders_on_a_schedule(srv: &TestServer) {
     a.last_reminder_at = Set(None);
     a.update(&srv.state.db).await.unwrap();
     assert_eq!(app::billing::ssr::sweep(&srv.state).await.unwrap(), 0);
+}
+
+async fn a_link_stops_when_its_recipient_loses_billing_access(srv: &TestServer) {
+    let main = srv.sign_in("main@acme.example").await;
+    let res = srv
+        .call(
+            "add_contact",
+            Some(&main),
+            &[
+                ("role", "administrative"),
+                ("name", "Ada Books"),
+                ("email", "books@acme.example"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let staff = srv.sign_in("billing@example.com").await;
+    let id = sent_invoice(srv, &staff, "12").await;
+    // Both billing contacts received their own link.
+    let token = link_token(srv, "books@acme.example").await;
+    assert_ne!(token, link_token(srv, "main@acme.example").await);
+    let cookie = doc_cookie(&open_link(srv, &token).await).unwrap();
+    assert_eq!(load(srv, Some(&cookie), id).await.status(), 200);
+    // The Main Contact takes the Administrative role away: the link and its cookie stop.
+    let books = common::contact_id(srv, "books@acme.example")
+        .await
+        .to_string();
+    let res = srv
+        .call(
+            "remove_administrative_role",
+            Some(&main),
+            &[("contact_id", &books)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(load(srv, Some(&cookie), id).await.status(), 401);
+    assert_eq!(
+        open_link(srv, &token).await.headers()["location"],
+        "/d/unusable"
+    );
+    // A cookie outlives its 12 hours only in the browser, not on the server.
+    let mtoken = link_token(srv, "main@acme.example").await;
+    let mcookie = doc_cookie(&open_link(srv, &mtoken).await).unwrap();
+    let link = document_link::Entity::find()
+        .filter(document_link::Column::TokenHash.eq(app::auth::ssr::session::hash_token(&mtoken)))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut a = link.into_active_model();
+    a.access_expires_at = Set(Some(chrono::Utc::now() - chrono::Duration::seconds(1)));
+    a.update(&srv.state.db).await.unwrap();
+    assert_eq!(load(srv, Some(&mcookie), id).await.status(), 401);
+}
+
+async fn empty_and_expired_documents_are_not_sent(srv: &TestServer) {
+    let staff = srv.sign_in("billing@example.com").await;
+    let acme = org_id(srv, "Acme Corp").await;
+    let free = create(
+        srv,
+        &staff,
+        &document_form(acme, "invoice", "EUR", &[("Goodwill", "1", "0", "0")]),
+    )
+    .await;
+    let res = send(srv, &staff, free).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("above zero"));
+    let mut form = document_form(acme, "estimate", "EUR", &[("Old offer", "1", "10", "0")]);
+    set(&mut form, "valid_until", "2020-01-31");
+    let old = create(srv, &staff, &form).await;
+    let res = send(srv, &staff, old).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("valid-until"));
+    // Refused sendings take no number: the next one sent gets the next in line.
+    assert!(doc(srv, free).await.number.is_none() && doc(srv, old).await.number.is_none());
+    let ok = sent_invoice(srv, &staff, "1").await;
+    assert_eq!(doc(srv, ok).await.number_seq, Some(1));
 }
 
 async fn authorization_matrix(srv: &TestServer) {

@@ -124,9 +124,13 @@ pub fn format_unit(d: Decimal, currency: &str) -> String {
 pub fn parse_decimal(label: &str, s: &str, max_dp: u32, max: Decimal) -> Result<Decimal, String> {
     let t = s.trim().replace([',', ' ', '\u{a0}'], "");
     let bad = || {
-        format!(
-            "{label}: write a number of at least 0 and at most {max}, with at most {max_dp} decimals (e.g. 12.50)."
-        )
+        if max_dp == 0 {
+            format!("{label}: write a whole number of at least 0 and at most {max}, without decimals (e.g. 1200).")
+        } else {
+            format!(
+                "{label}: write a number of at least 0 and at most {max}, with at most {max_dp} decimals (e.g. 12.50)."
+            )
+        }
     };
     if t.is_empty()
         || !t.chars().all(|c| c.is_ascii_digit() || c == '.')

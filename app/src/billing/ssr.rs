@@ -32,6 +32,8 @@ use crate::mail::ssr::{enqueue, Mail};
 use crate::state::{AppState, Settings};
 use crate::validate::{self, Problems};
 
+const NOT_A_DRAFT: &str =
+    "Only drafts can be changed; this document was sent or voided already. Create a new one instead.";
 const BILLING_STAFF: &[StaffRole] = &[StaffRole::Admin, StaffRole::Billing];
 const MAX_LINES: usize = 100;
 const DOC_COOKIE_PREFIX: &str = "portico_doc_";
@@ -112,12 +114,34 @@ async fn link_access<C: ConnectionTrait>(
         return Ok(None);
     };
     let now = Utc::now();
-    Ok(document_link::Entity::find()
+    let Some(link) = document_link::Entity::find()
         .filter(document_link::Column::AccessHash.eq(session::hash_token(&token)))
         .filter(document_link::Column::DocumentId.eq(id))
         .one(db)
         .await?
-        .filter(|l| l.revoked_at.is_none() && l.expires_at > now))
+        .filter(|l| {
+            l.revoked_at.is_none()
+                && l.expires_at > now
+                && l.access_expires_at.is_some_and(|a| a > now)
+        })
+    else {
+        return Ok(None);
+    };
+    // Only while the recipient is still a billing contact at that address.
+    Ok(still_a_recipient(db, &link).await?.then_some(link))
+}
+
+async fn still_a_recipient<C: ConnectionTrait>(
+    db: &C,
+    link: &document_link::Model,
+) -> Result<bool, AppError> {
+    let Some(contact_id) = link.contact_id else {
+        return Ok(false);
+    };
+    Ok(contact::Entity::find_by_id(contact_id)
+        .one(db)
+        .await?
+        .is_some_and(|c| c.active && c.email == link.email && (c.is_main || c.is_administrative)))
 }
 
 /// Decides whether `actor` (or the request's document cookie) may see
@@ -322,12 +346,17 @@ pub async fn list_documents(f: DocumentFilter) -> Result<DocumentList, AppError>
         })?;
         q = q.filter(document::Column::OrganizationId.eq(id));
     }
-    let page: u64 = f.page.trim().parse().unwrap_or(0);
     let paginator = q
         .order_by_desc(document::Column::UpdatedAt)
         .order_by_desc(document::Column::Id)
         .paginate(&state.db, PAGE_SIZE);
     let counts = paginator.num_items_and_pages().await?;
+    let page: u64 = f
+        .page
+        .trim()
+        .parse()
+        .unwrap_or(0)
+        .min(counts.number_of_pages.saturating_sub(1));
     let docs = paginator.fetch_page(page).await?;
     let org_ids: Vec<i32> = docs.iter().map(|d| d.organization_id).collect();
     let names: std::collections::HashMap<i32, String> = organization::Entity::find()
@@ -412,6 +441,14 @@ pub async fn view_of<C: ConnectionTrait>(
     let discount: Decimal = d.discount_percent.parse().unwrap_or_default();
     let scale = scale_of(&d.currency);
     let t = money::totals(&money_lines(&lines), discount, scale);
+    if t.total != d.total_minor {
+        tracing::error!(
+            document = d.id,
+            stored = d.total_minor,
+            computed = t.total,
+            "document totals disagree"
+        );
+    }
     let cur = d.currency.as_str();
     let payments = payment::Entity::find()
         .filter(payment::Column::DocumentId.eq(d.id))
@@ -454,11 +491,14 @@ pub async fn view_of<C: ConnectionTrait>(
                 .map(|r| (r.id, title(&r)))),
         }
     };
+    let staff_view = access.is_staff();
     let source = related(d.source_document_id).await?;
+    // Customers hear of the invoice once it is sent, not while it is a draft.
     let converted_to = document::Entity::find()
         .filter(document::Column::SourceDocumentId.eq(d.id))
         .one(db)
         .await?
+        .filter(|r| staff_view || r.status != "draft")
         .map(|r| (r.id, title(&r)));
     let today = today();
     let status = shown_status(d, today);
@@ -549,12 +589,13 @@ pub async fn view_of<C: ConnectionTrait>(
                 tax: money::format(g.tax, cur),
             })
             .collect(),
-        subtotal: money::format(t.subtotal, cur),
-        discount: money::format(t.discount, cur),
-        tax: money::format(t.tax, cur),
-        total: money::format(t.total, cur),
+        // The stored totals (what was sent, and what payments count against).
+        subtotal: money::format(d.subtotal_minor, cur),
+        discount: money::format(d.discount_minor, cur),
+        tax: money::format(d.tax_minor, cur),
+        total: money::format(d.total_minor, cur),
         paid: money::format(d.paid_minor, cur),
-        balance: money::format(t.total - d.paid_minor, cur),
+        balance: money::format(d.total_minor - d.paid_minor, cur),
         payments,
         events,
         decision,
@@ -625,10 +666,7 @@ pub async fn load_document_editor(
                 .await?
                 .ok_or(AppError::NotFound)?;
             if d.status != "draft" {
-                return Err(AppError::invalid(
-                    "id",
-                    "Only drafts can be changed; this document was sent already.",
-                ));
+                return Err(AppError::invalid("id", NOT_A_DRAFT));
             }
             let lines = lines_of(&state.db, id).await?;
             DocumentForm {
@@ -910,11 +948,9 @@ pub async fn save_document(f: DocumentForm) -> Result<i32, AppError> {
     let d = match existing {
         Some(d) => {
             if d.status != "draft" {
-                return Err(AppError::invalid(
-                    "id",
-                    "Only drafts can be changed; this document was sent already.",
-                ));
+                return Err(AppError::invalid("id", NOT_A_DRAFT));
             }
+            let id = d.id;
             let mut a = d.into_active_model();
             a.organization_id = Set(c.organization_id);
             a.kind = Set(c.kind.clone());
@@ -927,9 +963,21 @@ pub async fn save_document(f: DocumentForm) -> Result<i32, AppError> {
             a.narrative = Set(c.narrative.clone());
             a.terms = Set(c.terms.clone());
             a.updated_at = Set(now);
-            let d = a.update(&txn).await?;
-            event(&txn, d.id, "updated", &actor.email, None).await?;
-            d
+            // Only while it is still a draft: a sending that won a race keeps its content.
+            let r = document::Entity::update_many()
+                .set(a)
+                .filter(document::Column::Id.eq(id))
+                .filter(document::Column::Status.eq("draft"))
+                .exec(&txn)
+                .await?;
+            if r.rows_affected != 1 {
+                return Err(AppError::invalid("id", NOT_A_DRAFT));
+            }
+            event(&txn, id, "updated", &actor.email, None).await?;
+            document::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or(AppError::Internal)?
         }
         None => {
             let d = document::ActiveModel {
@@ -1082,6 +1130,7 @@ async fn issue_link(
         email: Set(to.email.clone()),
         token_hash: Set(session::hash_token(&token)),
         access_hash: Set(None),
+        access_expires_at: Set(None),
         expires_at: Set(now
             + ChronoDuration::from_std(state.settings.billing.document_link_ttl)
                 .unwrap_or(ChronoDuration::days(30))),
@@ -1169,10 +1218,16 @@ pub async fn send_in(
             "This organization has no active Main or Administrative Contact to send the document to.",
         ));
     }
-    if lines_of(txn, d.id).await?.is_empty() {
+    if lines_of(txn, d.id).await?.is_empty() || d.total_minor <= 0 {
         return Err(AppError::invalid(
             "document_id",
-            "Add at least one line before sending.",
+            "A document needs at least one line and a total above zero before it is sent.",
+        ));
+    }
+    if d.valid_until.is_some_and(|v| v < Utc::now().date_naive()) {
+        return Err(AppError::invalid(
+            "document_id",
+            "Its valid-until date has passed: the customer could not accept it. Edit a new one with a later date instead.",
         ));
     }
     let now = Utc::now();
@@ -1200,7 +1255,25 @@ pub async fn send_in(
     }
     a.sent_at = Set(Some(now));
     a.updated_at = Set(now);
-    let d = a.update(txn).await?;
+    let mut q = document::Entity::update_many()
+        .set(a)
+        .filter(document::Column::Id.eq(d.id))
+        .filter(document::Column::Status.eq(d.status.as_str()));
+    if first {
+        // Two first sendings at once: one wins, the other rolls back (and
+        // with it the number it took), so numbers stay gapless.
+        q = q.filter(document::Column::Number.is_null());
+    }
+    if q.exec(txn).await?.rows_affected != 1 {
+        return Err(AppError::invalid(
+            "document_id",
+            "Someone changed this document at the same moment; reload the page and check it.",
+        ));
+    }
+    let d = document::Entity::find_by_id(d.id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::Internal)?;
     // Re-sending replaces every earlier link.
     document_link::Entity::update_many()
         .col_expr(document_link::Column::RevokedAt, Expr::value(Some(now)))
@@ -1786,12 +1859,20 @@ pub async fn open_link(state: &AppState, token: Option<&str>) -> Result<(i32, St
         .await?
         .filter(|l| l.revoked_at.is_none() && l.expires_at > now)
         .ok_or(AppError::NotFound)?;
+    if !still_a_recipient(&state.db, &link).await? {
+        return Err(AppError::NotFound);
+    }
     let access = session::new_token();
+    let access_until = (now + ChronoDuration::hours(ACCESS_HOURS)).min(link.expires_at);
     let txn = crate::state::begin_write(&state.db).await?;
     document_link::Entity::update_many()
         .col_expr(
             document_link::Column::AccessHash,
             Expr::value(Some(session::hash_token(&access))),
+        )
+        .col_expr(
+            document_link::Column::AccessExpiresAt,
+            Expr::value(Some(access_until)),
         )
         .col_expr(document_link::Column::LastOpenedAt, Expr::value(Some(now)))
         .filter(document_link::Column::Id.eq(link.id))
@@ -1812,9 +1893,7 @@ pub async fn open_link(state: &AppState, token: Option<&str>) -> Result<(i32, St
     )
     .await?;
     txn.commit().await?;
-    let max_age = (link.expires_at - now)
-        .num_seconds()
-        .clamp(60, ACCESS_HOURS * 3600);
+    let max_age = (access_until - now).num_seconds().max(1);
     let cookie = format!(
         "{}={access}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
         doc_cookie_name(link.document_id),
