@@ -73,7 +73,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff") view=staff::StaffHome ssr=SsrMode::Async/>
-                    <Route path=path!("/support") view=support::SupportHome ssr=SsrMode::Async/>
+                    <Route path=path!("/support") view=support::pages::SupportHome ssr=SsrMode::Async/>
+                    <Route path=path!("/support/tickets/new") view=support::pages::NewTicketPage ssr=SsrMode::Async/>
+                    <Route path=path!("/support/tickets/:id") view=support::pages::TicketPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/tickets") view=support::pages::StaffTicketsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/tickets/:id") view=support::pages::TicketPage ssr=SsrMode::Async/>
                     <Route path=path!("/billing") view=billing::pages::BillingHome ssr=SsrMode::Async/>
                     <Route path=path!("/billing/documents/:id") view=billing::pages::CustomerDocumentPage ssr=SsrMode::Async/>
                     <Route path=path!("/d/:id") view=billing::pages::LinkDocumentPage ssr=SsrMode::Async/>

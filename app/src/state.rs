@@ -29,6 +29,8 @@ pub struct Settings {
     /// How long an account-activation link stays valid.
     pub activation_ttl: Duration,
     pub billing: BillingSettings,
+    /// Days after which a solved ticket closes by itself.
+    pub close_solved_days: u32,
 }
 
 /// How documents are numbered, linked and chased.
@@ -108,6 +110,7 @@ mod tests {
             smtp_configured: false,
             activation_ttl: Duration::from_secs(7 * 86400),
             billing: BillingSettings::default(),
+            close_solved_days: 7,
         }
     }
 

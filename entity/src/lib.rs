@@ -23,6 +23,11 @@ pub mod program;
 pub mod session;
 pub mod sla_target;
 pub mod subscription;
+pub mod ticket;
+pub mod ticket_comment;
+pub mod ticket_event;
+pub mod ticket_follower;
+pub mod ticket_sla;
 pub mod user;
 
 pub use user::StaffRole;

@@ -8,6 +8,7 @@ mod m20261128_000003_create_audit_events;
 mod m20261128_000004_create_catalog_and_subscriptions;
 mod m20261128_000005_create_outbox_and_activation_links;
 mod m20261128_000006_create_billing;
+mod m20261128_000007_create_tickets;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_create_catalog_and_subscriptions::Migration),
             Box::new(m20261128_000005_create_outbox_and_activation_links::Migration),
             Box::new(m20261128_000006_create_billing::Migration),
+            Box::new(m20261128_000007_create_tickets::Migration),
         ]
     }
 }

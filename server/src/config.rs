@@ -136,6 +136,7 @@ pub struct Config {
         long,
         env = "PORTICO_DOCUMENT_LINK_DAYS",
         default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3650),
         global = true
     )]
     pub document_link_days: u64,
@@ -160,14 +161,19 @@ pub struct Config {
     #[arg(long, env = "PORTICO_PROPOSAL_PREFIX", default_value = "PRO", value_parser = number_prefix, global = true)]
     pub proposal_prefix: String,
 
-    /// Minutes between runs of the billing scheduler (overdue reminders, expired offers).
+    /// Days after which a solved ticket closes by itself.
+    #[arg(long, env = "PORTICO_CLOSE_SOLVED_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
+    pub close_solved_days: u32,
+
+    /// Seconds between runs of the scheduler (overdue reminders, expired offers, SLA breaches and warnings, closing solved tickets).
     #[arg(
         long,
-        env = "PORTICO_BILLING_SWEEP_MINUTES",
+        env = "PORTICO_SCHEDULER_SECONDS",
         default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86400),
         global = true
     )]
-    pub billing_sweep_minutes: u64,
+    pub scheduler_seconds: u64,
 
     /// Take the client address from X-Forwarded-For. Only behind a proxy you run.
     #[arg(

@@ -88,6 +88,7 @@ pub fn settings(config: &Config) -> Settings {
             document_link_ttl: Duration::from_secs(config.document_link_days.max(1) * 86400),
             reminder_days: config.reminder_days,
         },
+        close_solved_days: config.close_solved_days,
     }
 }
 
@@ -270,9 +271,9 @@ pub fn start_mail_worker(
     Ok(tx)
 }
 
-/// Runs the billing scheduler (overdue reminders, expired offers) every
-/// `every` until `stop` turns true.
-pub fn start_billing_scheduler(
+/// Runs the scheduler (overdue reminders, expired offers, SLA breaches and
+/// warnings, closing solved tickets) every `every` until `stop` turns true.
+pub fn start_scheduler(
     state: AppState,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -283,6 +284,12 @@ pub fn start_billing_scheduler(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(documents = n, "billing scheduler ran"),
                 Err(e) => tracing::warn!(error = %e, "billing scheduler failed; will retry"),
+            }
+            let close_after = chrono::Duration::days(i64::from(state.settings.close_solved_days));
+            match app::support::ssr::sweep(&state, close_after).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tickets = n, "SLA scheduler ran"),
+                Err(e) => tracing::warn!(error = %e, "SLA scheduler failed; will retry"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}

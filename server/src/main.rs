@@ -56,6 +56,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             create_staff(&config, email, role, name).await
         }
         Command::Serve => {
+            anyhow::ensure!(
+                config.invoice_prefix != config.estimate_prefix
+                    && config.invoice_prefix != config.proposal_prefix
+                    && config.estimate_prefix != config.proposal_prefix,
+                "--invoice-prefix, --estimate-prefix and --proposal-prefix must differ (document numbers must not collide)"
+            );
             let db = open(&config).await?;
             let demo_loaded = config.demo && server::seed::load_demo_if_empty(&db).await?;
             let shutdown = server::shutdown_signal();
@@ -68,9 +74,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 server::seed::load_demo_documents(&state).await?;
                 tracing::info!("demo data loaded");
             }
-            server::start_billing_scheduler(
+            server::start_scheduler(
                 state.clone(),
-                std::time::Duration::from_secs(config.billing_sweep_minutes.max(1) * 60),
+                std::time::Duration::from_secs(config.scheduler_seconds),
                 mail_worker.subscribe(),
             );
             println!("Portico is running at {}", config.base_url());

@@ -74,6 +74,7 @@ pub fn StaffHome() -> impl IntoView {
         <h1>"Staff Console"</h1>
         <nav aria-label="Staff" class="subnav">
             <ul>
+                <li><a href="/staff/tickets">"Tickets"</a></li>
                 <li><a href="/staff/orders/new">"Process an Order Form"</a></li>
                 <li><a href="/staff/billing">"Invoices, estimates and proposals"</a></li>
                 <li><a href="/staff/queue">"Requests from customers"</a></li>

@@ -1,10 +1,17 @@
-//! Support Portal.
+//! Support Portal: tickets with SLA clocks, comments and internal notes,
+//! followers; the staff's queues.
+
+#[cfg(feature = "ssr")]
+pub mod markdown;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod sla;
+#[cfg(feature = "ssr")]
+pub mod ssr;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ErrorNotice;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,33 +51,169 @@ pub async fn load_support_home() -> Result<SupportHomeData, AppError> {
     .await
 }
 
-#[component]
-pub fn SupportHome() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_support_home());
-    view! {
-        <Title text="Support Portal"/>
-        <h1>"Support Portal"</h1>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! {
-                        <p class="lead">"Technical support for " <strong>{d.organization_name}</strong> "."</p>
-                        <p class="muted">{if d.shared_tickets {
-                            "Your organization shares tickets: you see your colleagues' tickets too."
-                        } else {
-                            "You see the tickets you opened; colleagues see theirs."
-                        }}</p>
-                        {d.distribution_list.then(|| view! {
-                            <p class="notice">"This is a shared (distribution list) account: everyone behind this address sees the same tickets."</p>
-                        })}
-                        <section aria-labelledby="tickets-title">
-                            <h2 id="tickets-title">"Your tickets"</h2>
-                            <p class="empty">"You have no tickets."</p>
-                        </section>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+pub const TICKET_STATUSES: &[(&str, &str)] = &[
+    ("new", "New"),
+    ("open", "Open"),
+    ("waiting", "Waiting on customer"),
+    ("solved", "Solved"),
+    ("closed", "Closed"),
+];
+
+pub const QUEUES: &[(&str, &str)] = &[
+    ("open", "All open"),
+    ("unassigned", "Unassigned"),
+    ("mine", "Mine"),
+    ("breaching", "Breaching soon"),
+    ("all", "All, closed too"),
+];
+
+pub const TICKET_PAGE_SIZE: u64 = 25;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRow {
+    pub id: i32,
+    pub subject: String,
+    pub organization: String,
+    pub requester: String,
+    pub severity: i16,
+    pub status: String,
+    pub assignee: Option<String>,
+    pub updated_at: String,
+    /// The earliest running SLA target: when it falls due.
+    pub next_due: Option<String>,
+    pub breached: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketList {
+    pub rows: Vec<TicketRow>,
+    pub page: u64,
+    pub pages: u64,
+    pub total_rows: u64,
+    pub staff: bool,
+    pub organizations: Vec<(i32, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketFilter {
+    #[serde(default)]
+    pub queue: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub organization_id: String,
+    #[serde(default)]
+    pub page: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketSlaView {
+    pub target: String,
+    /// `running`, `paused`, `met` or `breached`.
+    pub state: String,
+    pub due: Option<String>,
+    pub budget: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub id: i32,
+    pub author: String,
+    pub by_staff: bool,
+    pub internal: bool,
+    /// Rendered from Markdown and sanitised on the server.
+    pub body_html: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketEventView {
+    pub at: String,
+    pub what: String,
+    pub who: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub id: i32,
+    pub subject: String,
+    pub description_html: String,
+    pub severity: i16,
+    pub status: String,
+    pub product: String,
+    pub version: String,
+    pub organization: String,
+    pub requester: String,
+    pub assignee: Option<String>,
+    pub created_at: String,
+    pub slas: Vec<TicketSlaView>,
+    pub comments: Vec<CommentView>,
+    pub events: Vec<TicketEventView>,
+    pub followers: Vec<String>,
+    /// Colleagues the viewer may add as followers: (contact id, name).
+    pub colleagues: Vec<(i32, String)>,
+    pub staff: bool,
+    /// Staff who may be assigned: (user id, name).
+    pub assignees: Vec<(i32, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketForm {
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub product: String,
+    #[serde(default)]
+    pub version: String,
+}
+
+#[server(prefix = "/api", endpoint = "list_tickets")]
+pub async fn list_tickets(#[server(default)] filter: TicketFilter) -> Result<TicketList, AppError> {
+    ssr::list_tickets(filter).await
+}
+
+#[server(prefix = "/api", endpoint = "open_ticket")]
+pub async fn open_ticket(ticket: TicketForm) -> Result<i32, AppError> {
+    ssr::open_ticket(ticket).await
+}
+
+#[server(prefix = "/api", endpoint = "load_ticket")]
+pub async fn load_ticket(ticket_id: i32) -> Result<TicketView, AppError> {
+    ssr::load_ticket(ticket_id).await
+}
+
+#[server(prefix = "/api", endpoint = "add_comment")]
+pub async fn add_comment(
+    ticket_id: i32,
+    body: String,
+    internal: Option<String>,
+    status: Option<String>,
+) -> Result<(), AppError> {
+    ssr::add_comment(ticket_id, body, internal.is_some(), status).await
+}
+
+#[server(prefix = "/api", endpoint = "assign_ticket")]
+pub async fn assign_ticket(ticket_id: i32, assignee_id: String) -> Result<(), AppError> {
+    ssr::assign_ticket(ticket_id, assignee_id).await
+}
+
+#[server(prefix = "/api", endpoint = "change_severity")]
+pub async fn change_severity(
+    ticket_id: i32,
+    severity: String,
+    reason: String,
+) -> Result<(), AppError> {
+    ssr::change_severity(ticket_id, severity, reason).await
+}
+
+#[server(prefix = "/api", endpoint = "add_follower")]
+pub async fn add_follower(ticket_id: i32, contact_id: i32) -> Result<(), AppError> {
+    ssr::add_follower(ticket_id, contact_id).await
 }

@@ -209,6 +209,7 @@ mod tests {
             smtp_configured: false,
             activation_ttl: Duration::from_secs(60),
             billing: Default::default(),
+            close_solved_days: 7,
         }
     }
 

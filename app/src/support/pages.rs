@@ -1,0 +1,431 @@
+//! Support pages: the customer's tickets and the new-ticket form, one
+//! ticket (customer and staff), and the staff queues. Plain forms: the pages
+//! work without JavaScript.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::*;
+use crate::components::{field_of, last_error, ErrorNotice, FieldError, FormError, TextField};
+use crate::customers::SEVERITIES;
+
+fn status_label(s: &str) -> &'static str {
+    TICKET_STATUSES
+        .iter()
+        .find(|(k, _)| *k == s)
+        .map(|(_, l)| *l)
+        .unwrap_or("Unknown")
+}
+
+fn severity_text(s: i16) -> String {
+    SEVERITIES
+        .iter()
+        .find(|(n, _, _)| *n == s)
+        .map(|(n, l, _)| format!("{n} — {l}"))
+        .unwrap_or_else(|| s.to_string())
+}
+
+#[component]
+fn Done() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        let q = query.read();
+        let text = match q.get("done").as_deref() {
+            Some("comment") => Some("Comment added."),
+            Some("assigned") => Some("Assignment saved."),
+            Some("severity") => Some("Severity changed."),
+            Some("follower") => Some("Follower added."),
+            _ => q
+                .get("opened")
+                .map(|_| "Ticket opened. We will answer within your SLA."),
+        };
+        text.map(|t| view! { <p class="notice success" role="status">{t}</p> })
+    }
+}
+
+/// Tickets with queues and filters; `base` is this page, `item` where a ticket opens.
+#[component]
+fn TicketTable(#[prop(into)] base: String, item: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        TicketFilter {
+            queue: q.get("queue").unwrap_or_default(),
+            status: q.get("status").unwrap_or_default(),
+            severity: q.get("severity").unwrap_or_default(),
+            organization_id: q.get("organization_id").unwrap_or_default(),
+            page: q.get("page").unwrap_or_default(),
+        }
+    };
+    let data = Resource::new(filter, list_tickets);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let base = base.clone();
+                Suspend::new(async move {
+                    let f = filter();
+                    match data.await {
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                        Ok(list) => {
+                            let link = {
+                                let f = f.clone();
+                                let base = base.clone();
+                                move |queue: &str, page: u64| {
+                                    format!(
+                                        "{base}?queue={queue}&status={}&severity={}&organization_id={}&page={page}",
+                                        f.status, f.severity, f.organization_id
+                                    )
+                                }
+                            };
+                            let staff = list.staff;
+                            let (prev, next) = (link(&f.queue, list.page.saturating_sub(1)), link(&f.queue, list.page + 1));
+                            let has_prev = list.page > 0;
+                            let has_next = list.page + 1 < list.pages;
+                            view! {
+                                {staff.then(|| view! {
+                                    <nav class="subnav" aria-label="Queues">
+                                        {QUEUES.iter().map(|(k, l)| {
+                                            let current = f.queue == *k || (f.queue.is_empty() && *k == "all");
+                                            view! { <a href=link(k, 0) aria-current=current.then_some("page")>{*l}</a> }
+                                        }).collect_view()}
+                                    </nav>
+                                })}
+                                <form method="get" action=base.clone() class="filters" role="search" aria-label="Filter tickets">
+                                    <input type="hidden" name="queue" value=f.queue.clone()/>
+                                    <div class="field">
+                                        <label for="t-status">"Status"</label>
+                                        <select id="t-status" name="status">
+                                            <option value="" selected=f.status.is_empty()>"All"</option>
+                                            {TICKET_STATUSES.iter().map(|(k, l)| view! { <option value=*k selected=f.status == *k>{*l}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <div class="field">
+                                        <label for="t-sev">"Severity"</label>
+                                        <select id="t-sev" name="severity">
+                                            <option value="" selected=f.severity.is_empty()>"All"</option>
+                                            {SEVERITIES.iter().map(|(n, l, _)| {
+                                                let v = n.to_string();
+                                                let sel = f.severity == v;
+                                                view! { <option value=v selected=sel>{format!("{n} — {l}")}</option> }
+                                            }).collect_view()}
+                                        </select>
+                                    </div>
+                                    {staff.then(|| view! {
+                                        <div class="field">
+                                            <label for="t-org">"Organization"</label>
+                                            <select id="t-org" name="organization_id">
+                                                <option value="">"All"</option>
+                                                {list.organizations.iter().map(|(id, name)| {
+                                                    let v = id.to_string();
+                                                    let sel = f.organization_id == v;
+                                                    view! { <option value=v selected=sel>{name.clone()}</option> }
+                                                }).collect_view()}
+                                            </select>
+                                        </div>
+                                    })}
+                                    <button type="submit">"Filter"</button>
+                                </form>
+                                {if list.rows.is_empty() {
+                                    view! { <p class="empty">"No tickets here."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="table">
+                                            <caption class="visually-hidden">"Tickets, the next SLA due first"</caption>
+                                            <thead><tr>
+                                                <th scope="col">"Ticket"</th>
+                                                {staff.then(|| view! { <th scope="col">"Organization"</th> })}
+                                                <th scope="col">"Requester"</th>
+                                                <th scope="col">"Severity"</th>
+                                                <th scope="col">"Status"</th>
+                                                <th scope="col">"Assignee"</th>
+                                                <th scope="col">"Next SLA due"</th>
+                                            </tr></thead>
+                                            <tbody>
+                                                {list.rows.into_iter().map(|r| view! {
+                                                    <tr>
+                                                        <th scope="row"><a href=format!("{item}/{}", r.id)>{format!("#{} {}", r.id, r.subject)}</a></th>
+                                                        {staff.then(|| view! { <td>{r.organization.clone()}</td> })}
+                                                        <td>{r.requester}</td>
+                                                        <td>{severity_text(r.severity)}</td>
+                                                        <td><span class=format!("badge ticket-{}", r.status)>{status_label(&r.status)}</span></td>
+                                                        <td>{r.assignee.unwrap_or_else(|| "—".into())}</td>
+                                                        <td class=if r.breached { "breached" } else { "" }>
+                                                            {r.next_due.unwrap_or_else(|| "—".into())}
+                                                            {r.breached.then_some(" (breached)")}
+                                                        </td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }.into_any()
+                                }}
+                                <nav class="pager" aria-label="Pages">
+                                    {has_prev.then(|| view! { <a href=prev rel="prev">"Previous"</a> })}
+                                    <span>{format!("Page {} of {} ({} tickets)", list.page + 1, list.pages.max(1), list.total_rows)}</span>
+                                    {has_next.then(|| view! { <a href=next rel="next">"Next"</a> })}
+                                </nav>
+                            }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn SupportHome() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_support_home());
+    view! {
+        <Title text="Support Portal"/>
+        <h1>"Support Portal"</h1>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! {
+                        <p class="lead">"Technical support for " <strong>{d.organization_name}</strong> "."</p>
+                        <p class="muted">{if d.shared_tickets {
+                            "Your organization shares tickets: you see your colleagues' tickets too."
+                        } else {
+                            "You see the tickets you opened or follow; colleagues see theirs."
+                        }}</p>
+                        {d.distribution_list.then(|| view! {
+                            <p class="notice">"This is a shared (distribution list) account: everyone behind this address sees the same tickets."</p>
+                        })}
+                        <p><a class="button primary" href="/support/tickets/new">"Open a ticket"</a></p>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section aria-labelledby="tickets-title">
+            <h2 id="tickets-title">"Your tickets"</h2>
+            <TicketTable base="/support" item="/support/tickets"/>
+        </section>
+    }
+}
+
+#[component]
+pub fn StaffTicketsPage() -> impl IntoView {
+    view! {
+        <Title text="Tickets"/>
+        <h1>"Tickets"</h1>
+        <TicketTable base="/staff/tickets" item="/staff/tickets"/>
+    }
+}
+
+#[component]
+pub fn NewTicketPage() -> impl IntoView {
+    let open = ServerAction::<OpenTicket>::new();
+    let error = last_error(open);
+    let f = move |name: &str| field_of(error, name.to_string());
+    view! {
+        <Title text="Open a ticket"/>
+        <h1>"Open a ticket"</h1>
+        <ActionForm action=open attr:class="stack" attr:novalidate="">
+            <FormError error=error/>
+            <TextField name="ticket[subject]" label="Subject" error=f("subject") required=true/>
+            <fieldset>
+                <legend>"Severity"</legend>
+                {SEVERITIES.iter().map(|(n, l, d)| {
+                    let id = format!("sev-{n}");
+                    view! {
+                        <div class="choice">
+                            <input type="radio" id=id.clone() name="ticket[severity]" value=n.to_string() checked=*n == 3/>
+                            <label for=id><strong>{format!("{n} — {l}")}</strong> ": " {*d}</label>
+                        </div>
+                    }
+                }).collect_view()}
+                <FieldError message=f("severity")/>
+            </fieldset>
+            <div class="row">
+                <TextField name="ticket[product]" label="Product" error=f("product")/>
+                <TextField name="ticket[version]" label="Version" error=f("version")/>
+            </div>
+            <div class="field">
+                <label for="t-desc">"Description"</label>
+                <textarea id="t-desc" name="ticket[description]" rows="10" required=true aria-describedby="t-desc-hint"></textarea>
+                <p id="t-desc-hint" class="hint">"Markdown: **bold**, `code`, lists, links. What happened, what you expected, and what you tried."</p>
+                <FieldError message=f("description")/>
+            </div>
+            <button type="submit" class="primary">"Open ticket"</button>
+        </ActionForm>
+    }
+}
+
+/// One ticket, for its customer (`/support/tickets/:id`) or staff (`/staff/tickets/:id`).
+#[component]
+pub fn TicketPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Signal::derive(move || params.read().get("id").and_then(|s| s.parse::<i32>().ok()));
+    let data = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => load_ticket(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    let comment = ServerAction::<AddComment>::new();
+    let assign = ServerAction::<AssignTicket>::new();
+    let severity = ServerAction::<ChangeSeverity>::new();
+    let follow = ServerAction::<AddFollower>::new();
+    let (c_err, a_err, s_err, f_err) = (
+        last_error(comment),
+        last_error(assign),
+        last_error(severity),
+        last_error(follow),
+    );
+    view! {
+        <Title text="Ticket"/>
+        <Done/>
+        <FormError error=a_err/>
+        <FormError error=f_err/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <h1>"Ticket"</h1><ErrorNotice error=e/> }.into_any(),
+                    Ok(t) => {
+                        let id = t.id;
+                        let staff = t.staff;
+                        view! {
+                            <p><a href=if staff { "/staff/tickets" } else { "/support" }>"← All tickets"</a></p>
+                            <h1>{format!("#{} {}", t.id, t.subject)} " " <span class=format!("badge ticket-{}", t.status)>{status_label(&t.status)}</span></h1>
+                            <dl class="facts">
+                                <dt>"Organization"</dt><dd>{t.organization.clone()}</dd>
+                                <dt>"Requester"</dt><dd>{t.requester.clone()}</dd>
+                                <dt>"Severity"</dt><dd>{severity_text(t.severity)}</dd>
+                                <dt>"Product"</dt><dd>{format!("{} {}", t.product, t.version)}</dd>
+                                <dt>"Assignee"</dt><dd>{t.assignee.clone().unwrap_or_else(|| "Not assigned yet".into())}</dd>
+                                <dt>"Opened"</dt><dd>{t.created_at.clone()}</dd>
+                                <dt>"Followers"</dt><dd>{if t.followers.is_empty() { "None".to_string() } else { t.followers.join(", ") }}</dd>
+                            </dl>
+                            <section aria-labelledby="sla-title">
+                                <h2 id="sla-title">"Service level"</h2>
+                                {if t.slas.is_empty() {
+                                    view! { <p class="empty">"No SLA applies (no active subscription)."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ul class="sla">
+                                            {t.slas.iter().cloned().map(|s| view! {
+                                                <li class=format!("sla-{}", s.state)>
+                                                    <strong>{s.target}</strong> {format!(" ({}): ", s.budget)}
+                                                    {match s.state.as_str() {
+                                                        "running" => format!("due {}", s.due.unwrap_or_default()),
+                                                        "paused" => "paused while waiting on the customer".to_string(),
+                                                        "met" => "met".to_string(),
+                                                        _ => format!("breached{}", s.due.map(|d| format!(" (was due {d})")).unwrap_or_default()),
+                                                    }}
+                                                </li>
+                                            }).collect_view()}
+                                        </ul>
+                                    }.into_any()
+                                }}
+                            </section>
+                            <article class="comment description" aria-label="Description">
+                                <div class="markdown" inner_html=t.description_html.clone()></div>
+                            </article>
+                            <section aria-labelledby="conv-title">
+                                <h2 id="conv-title">"Conversation"</h2>
+                                {t.comments.is_empty().then(|| view! { <p class="empty">"No comments yet."</p> })}
+                                <ol class="comments">
+                                    {t.comments.iter().cloned().map(|c| view! {
+                                        <li class=if c.internal { "comment internal" } else if c.by_staff { "comment staff" } else { "comment" }>
+                                            <p class="meta"><strong>{c.author}</strong> " · " {c.at} {c.internal.then_some(" · internal note (staff only)")}</p>
+                                            <div class="markdown" inner_html=c.body_html></div>
+                                        </li>
+                                    }).collect_view()}
+                                </ol>
+                            </section>
+                            {(t.status != "closed").then(|| view! {
+                                <section class="card" aria-labelledby="reply-title">
+                                    <h2 id="reply-title">{if staff { "Reply or add a note" } else { "Add a comment" }}</h2>
+                                    <ActionForm action=comment attr:class="stack" attr:novalidate="">
+                                        <input type="hidden" name="ticket_id" value=id/>
+                                        <FormError error=c_err/>
+                                        <div class="field">
+                                            <label for="c-body">"Comment (Markdown)"</label>
+                                            <textarea id="c-body" name="body" rows="6" required=true></textarea>
+                                            <FieldError message=field_of(c_err, "body")/>
+                                        </div>
+                                        {staff.then(|| view! {
+                                            <div class="choice">
+                                                <input type="checkbox" id="c-internal" name="internal"/>
+                                                <label for="c-internal">"Internal note (staff only; never shown or sent to the customer)"</label>
+                                            </div>
+                                            <div class="field">
+                                                <label for="c-status">"Then set the status"</label>
+                                                <select id="c-status" name="status">
+                                                    <option value="">"Leave as it is"</option>
+                                                    <option value="open">"Open"</option>
+                                                    <option value="waiting">"Waiting on customer (pauses the SLA)"</option>
+                                                    <option value="solved">"Solved"</option>
+                                                </select>
+                                                <FieldError message=field_of(c_err, "status")/>
+                                            </div>
+                                        })}
+                                        <button type="submit" class="primary">{if staff { "Save" } else { "Add comment" }}</button>
+                                    </ActionForm>
+                                </section>
+                            })}
+                            {(!t.colleagues.is_empty()).then(|| view! {
+                                <details class="card">
+                                    <summary>"Add a colleague as follower"</summary>
+                                    <ActionForm action=follow attr:class="inline">
+                                        <input type="hidden" name="ticket_id" value=id/>
+                                        <label for="f-contact">"Colleague"</label>
+                                        <select id="f-contact" name="contact_id">
+                                            {t.colleagues.iter().map(|(cid, name)| view! { <option value=cid.to_string()>{name.clone()}</option> }).collect_view()}
+                                        </select>
+                                        <button type="submit">"Add follower"</button>
+                                    </ActionForm>
+                                </details>
+                            })}
+                            {staff.then(|| view! {
+                                <details class="card">
+                                    <summary>"Assign"</summary>
+                                    <ActionForm action=assign attr:class="inline">
+                                        <input type="hidden" name="ticket_id" value=id/>
+                                        <label for="a-user">"Assignee"</label>
+                                        <select id="a-user" name="assignee_id">
+                                            <option value="">"Nobody"</option>
+                                            {t.assignees.iter().map(|(uid, name)| view! { <option value=uid.to_string()>{name.clone()}</option> }).collect_view()}
+                                        </select>
+                                        <button type="submit">"Assign"</button>
+                                    </ActionForm>
+                                </details>
+                                <details class="card">
+                                    <summary>"Change severity"</summary>
+                                    <ActionForm action=severity attr:class="stack" attr:novalidate="">
+                                        <input type="hidden" name="ticket_id" value=id/>
+                                        <FormError error=s_err/>
+                                        <div class="field">
+                                            <label for="s-sev">"New severity"</label>
+                                            <select id="s-sev" name="severity">
+                                                {SEVERITIES.iter().map(|(n, l, _)| view! { <option value=n.to_string()>{format!("{n} — {l}")}</option> }).collect_view()}
+                                            </select>
+                                            <FieldError message=field_of(s_err, "severity")/>
+                                        </div>
+                                        <TextField name="reason" label="Reason (staff only)" error=field_of(s_err, "reason") required=true/>
+                                        <button type="submit">"Change severity"</button>
+                                    </ActionForm>
+                                </details>
+                            })}
+                            <section aria-labelledby="history-title">
+                                <h2 id="history-title">"History"</h2>
+                                <ol class="activity">
+                                    {t.events.into_iter().map(|e| view! {
+                                        <li><time>{e.at}</time> " — " <strong>{e.what}</strong> " · " {e.who} {(!e.detail.is_empty()).then(|| format!(" · {}", e.detail))}</li>
+                                    }).collect_view()}
+                                </ol>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

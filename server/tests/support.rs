@@ -1,0 +1,755 @@
+//! Tickets: who sees what (requesters, colleagues, followers, shared
+//! organizations, staff), internal notes, Markdown without anything that
+//! runs, the SLA clock through a ticket's life, breaches and escalation.
+//! SQLite and PostgreSQL.
+
+mod common;
+
+use common::{contact_id, mail_to, org_id, outbox, TestServer};
+use entity::{ticket, ticket_event, ticket_sla};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+use serde_json::Value;
+
+db_tests!(
+    visibility_matrix,
+    internal_notes_never_reach_customers,
+    comments_render_markdown_and_nothing_that_runs,
+    the_sla_clock_starts_pauses_resumes_and_is_met,
+    breaches_are_recorded_and_escalated_and_assignees_warned,
+    solved_tickets_reopen_on_a_reply_and_close_later,
+    staff_assign_and_change_severity_with_a_reason,
+    bad_input_is_refused_with_what_to_fix,
+);
+
+async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
+    let res = srv
+        .call(
+            "open_ticket",
+            Some(cookie),
+            &[
+                ("ticket[subject]", subject),
+                (
+                    "ticket[description]",
+                    "The **service** stops after an upgrade.",
+                ),
+                ("ticket[severity]", severity),
+                ("ticket[product]", "Portico Server"),
+                ("ticket[version]", "2.4"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+async fn comment(
+    srv: &TestServer,
+    cookie: &str,
+    id: i32,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let id = id.to_string();
+    let mut form = vec![("ticket_id", id.as_str()), ("body", body)];
+    form.extend_from_slice(extra);
+    srv.call("add_comment", Some(cookie), &form).await
+}
+
+async fn load(srv: &TestServer, cookie: Option<&str>, id: i32) -> reqwest::Response {
+    srv.call("load_ticket", cookie, &[("ticket_id", &id.to_string())])
+        .await
+}
+
+async fn slas(srv: &TestServer, id: i32) -> Vec<ticket_sla::Model> {
+    ticket_sla::Entity::find()
+        .filter(ticket_sla::Column::TicketId.eq(id))
+        .order_by_asc(ticket_sla::Column::Id)
+        .all(&srv.state.db)
+        .await
+        .unwrap()
+}
+
+async fn event_kinds(srv: &TestServer, id: i32) -> Vec<String> {
+    ticket_event::Entity::find()
+        .filter(ticket_event::Column::TicketId.eq(id))
+        .order_by_asc(ticket_event::Column::Id)
+        .all(&srv.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+async fn set_sharing(srv: &TestServer, staff: &str, org: i32, shared: bool) {
+    let res = srv
+        .call(
+            "set_ticket_sharing",
+            Some(staff),
+            &[
+                ("organization_id", &org.to_string()),
+                ("shared", &shared.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+async fn visibility_matrix(srv: &TestServer) {
+    let people = [
+        "anonymous",
+        "admin@example.com",
+        "agent@example.com",
+        "billing@example.com",
+        "main@acme.example",
+        "tech1@acme.example",
+        "tech2@acme.example",
+        "main@globex.example",
+    ];
+    let mut cookies = vec![None];
+    for p in &people[1..] {
+        cookies.push(Some(srv.sign_in(p).await));
+    }
+    let tech1 = cookies[5].clone().unwrap();
+    let staff = cookies[1].clone().unwrap();
+    let t = open(srv, &tech1, "Acme's outage", "2").await;
+    let g = open(srv, cookies[7].as_deref().unwrap(), "Globex question", "4").await;
+    let acme = org_id(srv, "Acme Corp").await;
+
+    let check = |expected: [u16; 8], id: i32, what: &'static str| {
+        let cookies = cookies.clone();
+        async move {
+            for ((person, cookie), want) in people.iter().zip(&cookies).zip(expected) {
+                let res = load(srv, cookie.as_deref(), id).await;
+                let status = res.status().as_u16();
+                let body = res.text().await.unwrap();
+                assert_eq!(status, want, "{what}: {person} → load_ticket({id}): {body}");
+                if want != 200 {
+                    assert!(
+                        !body.contains("outage") && !body.contains("Globex question"),
+                        "{person} saw {body}"
+                    );
+                }
+                // The same answer on every path: the ticket page, and the list.
+                let portal = if person.ends_with("@example.com") {
+                    "staff"
+                } else {
+                    "support"
+                };
+                let page = srv
+                    .get(&format!("/{portal}/tickets/{id}"), cookie.as_deref())
+                    .await;
+                let html = page.text().await.unwrap();
+                assert_eq!(
+                    html.contains("upgrade"),
+                    want == 200,
+                    "{what}: {person} page"
+                );
+                if let Some(c) = cookie {
+                    let list: Value = srv
+                        .call("list_tickets", Some(c), &[])
+                        .await
+                        .json()
+                        .await
+                        .unwrap_or(Value::Null);
+                    let listed = list["rows"]
+                        .as_array()
+                        .is_some_and(|rows| rows.iter().any(|r| r["id"] == id));
+                    assert_eq!(listed, want == 200, "{what}: {person} list");
+                }
+            }
+        }
+    };
+    //                 anon admin agent billing main-A tech1 tech2 main-G
+    check(
+        [401, 200, 200, 200, 403, 200, 404, 404],
+        t,
+        "own ticket, not shared",
+    )
+    .await;
+    check(
+        [401, 200, 200, 200, 403, 404, 404, 200],
+        g,
+        "other organization",
+    )
+    .await;
+
+    // A follower sees that one ticket.
+    let tech2_id = contact_id(srv, "tech2@acme.example").await;
+    let res = srv
+        .call(
+            "add_follower",
+            Some(&tech1),
+            &[
+                ("ticket_id", &t.to_string()),
+                ("contact_id", &tech2_id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    check([401, 200, 200, 200, 403, 200, 200, 404], t, "followed").await;
+    // Only the requester (or staff) adds followers, and only colleagues.
+    let tech2 = cookies[6].clone().unwrap();
+    let globex_main = contact_id(srv, "main@globex.example").await.to_string();
+    let t_s = t.to_string();
+    let res = srv
+        .call(
+            "add_follower",
+            Some(&tech2),
+            &[("ticket_id", &t_s), ("contact_id", &tech2_id.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = srv
+        .call(
+            "add_follower",
+            Some(&tech1),
+            &[("ticket_id", &t_s), ("contact_id", &globex_main)],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+
+    // Sharing shows the organization's tickets to every Technical Contact of it.
+    let t2 = open(srv, &tech1, "Second outage", "3").await;
+    check([401, 200, 200, 200, 403, 200, 404, 404], t2, "not followed").await;
+    set_sharing(srv, &staff, acme, true).await;
+    check([401, 200, 200, 200, 403, 200, 200, 404], t2, "shared").await;
+    set_sharing(srv, &staff, acme, false).await;
+    check(
+        [401, 200, 200, 200, 403, 200, 404, 404],
+        t2,
+        "no longer shared",
+    )
+    .await;
+
+    // Writing follows reading: no comments on tickets one cannot see.
+    let res = comment(srv, &tech2, t2, "let me in", &[]).await;
+    assert_eq!(res.status(), 404);
+    let res = comment(srv, cookies[7].as_deref().unwrap(), t, "hello", &[]).await;
+    assert_eq!(res.status(), 404);
+    // Customers never assign or change severity.
+    let res = srv
+        .call(
+            "assign_ticket",
+            Some(&tech1),
+            &[("ticket_id", &t_s), ("assignee_id", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = srv
+        .call(
+            "change_severity",
+            Some(&tech1),
+            &[("ticket_id", &t_s), ("severity", "1"), ("reason", "urgent")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    // A deactivated contact loses the ticket at once.
+    let main_a = cookies[4].clone().unwrap();
+    let res = srv
+        .call(
+            "deactivate_contact",
+            Some(&main_a),
+            &[("contact_id", &tech2_id.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(load(srv, Some(&tech2), t).await.status(), 401);
+}
+
+async fn internal_notes_never_reach_customers(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Slow queries", "3").await;
+    // tech2 follows, so the public reply goes to two people.
+    let tech2_id = contact_id(srv, "tech2@acme.example").await.to_string();
+    let res = srv
+        .call(
+            "add_follower",
+            Some(&tech1),
+            &[("ticket_id", &t.to_string()), ("contact_id", &tech2_id)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        comment(
+            srv,
+            &agent,
+            t,
+            "SECRET-NOTE: customer is on an old kernel",
+            &[("internal", "on")]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        comment(srv, &agent, t, "PUBLIC-REPLY: please send the logs", &[])
+            .await
+            .status(),
+        200
+    );
+
+    let staff_view: Value = load(srv, Some(&agent), t).await.json().await.unwrap();
+    assert!(staff_view.to_string().contains("SECRET-NOTE"));
+    for who in ["tech1@acme.example", "tech2@acme.example"] {
+        let c = srv.sign_in(who).await;
+        let view = load(srv, Some(&c), t).await.text().await.unwrap();
+        assert!(
+            view.contains("PUBLIC-REPLY") && !view.contains("SECRET-NOTE"),
+            "{who}: {view}"
+        );
+        let page = srv
+            .get(&format!("/support/tickets/{t}"), Some(&c))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("PUBLIC-REPLY") && !page.contains("SECRET-NOTE"),
+            "{who} page"
+        );
+        let list = srv
+            .call("list_tickets", Some(&c), &[])
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!list.contains("SECRET-NOTE"));
+        // E-mail: the public reply only.
+        let mails = mail_to(srv, who).await;
+        assert!(
+            mails.iter().any(|m| m.body.contains("PUBLIC-REPLY")),
+            "{who} got the reply"
+        );
+        assert!(
+            mails.iter().all(|m| !m.body.contains("SECRET-NOTE")),
+            "{who} got the note"
+        );
+    }
+    assert!(
+        outbox(srv)
+            .await
+            .iter()
+            .all(|m| !m.body.contains("SECRET-NOTE")),
+        "no mail carries the note"
+    );
+    // Customers cannot write internal notes.
+    assert_eq!(
+        comment(srv, &tech1, t, "x", &[("internal", "on")])
+            .await
+            .status(),
+        400
+    );
+}
+
+async fn comments_render_markdown_and_nothing_that_runs(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let t = open(srv, &tech1, "Markdown", "4").await;
+    for body in app::support::markdown::XSS_CORPUS {
+        assert_eq!(
+            comment(srv, &tech1, t, body, &[]).await.status(),
+            200,
+            "{body}"
+        );
+    }
+    assert_eq!(
+        comment(
+            srv,
+            &tech1,
+            t,
+            "**bold** and [docs](https://example.com/d)",
+            &[]
+        )
+        .await
+        .status(),
+        200
+    );
+    let view: Value = load(srv, Some(&tech1), t).await.json().await.unwrap();
+    let comments = view["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), app::support::markdown::XSS_CORPUS.len() + 1);
+    for c in comments {
+        app::support::markdown::assert_harmless(c["body_html"].as_str().unwrap());
+    }
+    let last = comments.last().unwrap()["body_html"].as_str().unwrap();
+    assert!(
+        last.contains("<strong>bold</strong>") && last.contains(r#"href="https://example.com/d""#),
+        "{last}"
+    );
+    // The page shows the payloads as text.
+    let page = srv
+        .get(&format!("/support/tickets/{t}"), Some(&tech1))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    for live in [
+        "<script>alert",
+        "<img src=x",
+        "<svg onload",
+        "<iframe src",
+        "<a href=\"javascript:",
+    ] {
+        assert!(!page.contains(live), "{live} is live on the page");
+    }
+}
+
+async fn the_sla_clock_starts_pauses_resumes_and_is_met(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    // Acme is on Standard: severity 1 → first response 2 h, next 4 h, resolution 2 d, 24x7.
+    let t = open(srv, &tech1, "Down", "1").await;
+    let s = slas(srv, t).await;
+    let targets: Vec<(&str, i32, bool)> = s
+        .iter()
+        .map(|s| (s.target.as_str(), s.minutes, s.around_the_clock))
+        .collect();
+    assert_eq!(
+        targets,
+        [("first_response", 120, true), ("resolution", 2880, true)]
+    );
+    let due = s[0].due_at.unwrap();
+    let opened = ticket::Entity::find_by_id(t)
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .created_at;
+    assert_eq!(due - opened, chrono::Duration::hours(2));
+    let view: Value = load(srv, Some(&tech1), t).await.json().await.unwrap();
+    assert_eq!(view["slas"][0]["state"], "running");
+
+    // Staff answer and wait on the customer: first response met, resolution paused.
+    assert_eq!(
+        comment(srv, &agent, t, "Which version?", &[("status", "waiting")])
+            .await
+            .status(),
+        200
+    );
+    let s = slas(srv, t).await;
+    assert!(s[0].fulfilled_at.is_some() && s[0].breached_at.is_none());
+    assert!(
+        s[1].due_at.is_none() && s[1].fulfilled_at.is_none(),
+        "paused"
+    );
+    let view: Value = load(srv, Some(&tech1), t).await.json().await.unwrap();
+    assert_eq!(view["status"], "waiting");
+    assert_eq!(view["slas"][1]["state"], "paused");
+
+    // The customer answers: open again, resolution resumes, next response starts.
+    assert_eq!(comment(srv, &tech1, t, "2.4.1", &[]).await.status(), 200);
+    let s = slas(srv, t).await;
+    assert!(s[1].due_at.is_some(), "resumed");
+    let next = s
+        .iter()
+        .find(|s| s.target == "next_response")
+        .expect("next response clock");
+    assert_eq!(next.minutes, 240);
+    let view: Value = load(srv, Some(&tech1), t).await.json().await.unwrap();
+    assert_eq!(view["status"], "open");
+
+    // Solved: every clock met.
+    assert_eq!(
+        comment(srv, &agent, t, "Fixed in 2.4.2", &[("status", "solved")])
+            .await
+            .status(),
+        200
+    );
+    assert!(slas(srv, t)
+        .await
+        .iter()
+        .all(|s| s.fulfilled_at.is_some() && s.due_at.is_none()));
+    let kinds = event_kinds(srv, t).await;
+    for k in [
+        "opened",
+        "sla.start",
+        "sla.fulfil",
+        "sla.pause",
+        "sla.resume",
+        "status",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
+    }
+    // Business-hours targets use the level's calendar: severity 3 on Standard is 8 h of business hours.
+    let t3 = open(srv, &tech1, "Question", "3").await;
+    let s3 = slas(srv, t3).await;
+    assert!(!s3[0].around_the_clock);
+    let due = s3[0].due_at.unwrap();
+    let cal = app::support::sla::Calendar::BusinessHours(
+        app::support::sla::BusinessHours::parse(
+            "Europe/Madrid",
+            "1-5",
+            "09:00",
+            "18:00",
+            "2026-12-25, 2027-01-01, 2027-01-06",
+        )
+        .unwrap(),
+    );
+    let opened = ticket::Entity::find_by_id(t3)
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .created_at;
+    assert_eq!(cal.working_between(opened, due), chrono::Duration::hours(8));
+}
+
+async fn breaches_are_recorded_and_escalated_and_assignees_warned(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let admin = srv.sign_in("admin@example.com").await;
+    let t = open(srv, &tech1, "Urgent", "1").await;
+    let agent_id = entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq("agent@example.com"))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let res = srv
+        .call(
+            "assign_ticket",
+            Some(&admin),
+            &[
+                ("ticket_id", &t.to_string()),
+                ("assignee_id", &agent_id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let week = chrono::Duration::days(7);
+    assert_eq!(
+        app::support::ssr::sweep(&srv.state, week).await.unwrap(),
+        0,
+        "nothing due yet"
+    );
+    // 100 of 120 minutes used: the assignee is warned, once.
+    let s = slas(srv, t).await;
+    let now = chrono::Utc::now();
+    let mut a = s[0].clone().into_active_model();
+    a.runs = Set(serde_json::json!([[now - chrono::Duration::minutes(100), null]]).to_string());
+    a.due_at = Set(Some(now + chrono::Duration::minutes(20)));
+    a.update(&srv.state.db).await.unwrap();
+    assert_eq!(app::support::ssr::sweep(&srv.state, week).await.unwrap(), 1);
+    assert_eq!(app::support::ssr::sweep(&srv.state, week).await.unwrap(), 0);
+    let warned = mail_to(srv, "agent@example.com").await;
+    assert!(warned.iter().any(|m| m.kind == "sla_warning"));
+    // Past due: breached, recorded once, administrators e-mailed.
+    let mut a = slas(srv, t).await[0].clone().into_active_model();
+    a.due_at = Set(Some(now - chrono::Duration::minutes(1)));
+    a.update(&srv.state.db).await.unwrap();
+    assert_eq!(app::support::ssr::sweep(&srv.state, week).await.unwrap(), 1);
+    assert_eq!(app::support::ssr::sweep(&srv.state, week).await.unwrap(), 0);
+    assert!(slas(srv, t).await[0].breached_at.is_some());
+    assert_eq!(
+        event_kinds(srv, t)
+            .await
+            .iter()
+            .filter(|k| *k == "sla.breach")
+            .count(),
+        1
+    );
+    let escalations = mail_to(srv, "admin@example.com").await;
+    assert!(escalations
+        .iter()
+        .any(|m| m.kind == "sla_breach" && m.subject.contains(&format!("#{t}"))));
+    // The staff queue puts it first and marks it.
+    let list: Value = srv
+        .call(
+            "list_tickets",
+            Some(&admin),
+            &[("filter[queue]", "breaching")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["rows"][0]["id"], t);
+    assert_eq!(list["rows"][0]["breached"], true);
+    let mine: Value = srv
+        .call("list_tickets", Some(&admin), &[("filter[queue]", "mine")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        mine["rows"].as_array().unwrap().is_empty(),
+        "assigned to the agent, not the admin"
+    );
+}
+
+async fn solved_tickets_reopen_on_a_reply_and_close_later(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Reopen me", "2").await;
+    assert_eq!(
+        comment(srv, &agent, t, "Done", &[("status", "solved")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        comment(srv, &tech1, t, "Not quite", &[]).await.status(),
+        200
+    );
+    let row = ticket::Entity::find_by_id(t)
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "open");
+    let res = slas(srv, t).await;
+    let resolution = res.iter().find(|s| s.target == "resolution").unwrap();
+    assert!(
+        resolution.fulfilled_at.is_none() && resolution.due_at.is_some(),
+        "resolution runs again"
+    );
+    assert_eq!(
+        comment(srv, &agent, t, "Now it is", &[("status", "solved")])
+            .await
+            .status(),
+        200
+    );
+    // Closed after the configured days.
+    let mut a = ticket::Entity::find_by_id(t)
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    a.solved_at = Set(Some(chrono::Utc::now() - chrono::Duration::days(8)));
+    a.update(&srv.state.db).await.unwrap();
+    assert_eq!(
+        app::support::ssr::sweep(&srv.state, chrono::Duration::days(7))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        ticket::Entity::find_by_id(t)
+            .one(&srv.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "closed"
+    );
+    let res = comment(srv, &tech1, t, "One more thing", &[]).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("closed"));
+}
+
+async fn staff_assign_and_change_severity_with_a_reason(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Sev change", "3").await;
+    let ts = t.to_string();
+    let res = srv
+        .call(
+            "change_severity",
+            Some(&agent),
+            &[("ticket_id", &ts), ("severity", "1"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = srv
+        .call(
+            "change_severity",
+            Some(&agent),
+            &[
+                ("ticket_id", &ts),
+                ("severity", "1"),
+                ("reason", "REASON-X production down"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let s = slas(srv, t).await;
+    assert_eq!(
+        (s[0].minutes, s[0].around_the_clock),
+        (120, true),
+        "severity 1 targets apply"
+    );
+    // The customer sees the change, not the reason.
+    let view = load(srv, Some(&tech1), t).await.text().await.unwrap();
+    assert!(view.contains("3 → 1") && !view.contains("REASON-X"));
+    let staff_view = load(srv, Some(&agent), t).await.text().await.unwrap();
+    assert!(staff_view.contains("REASON-X"));
+    // Only active agents and administrators take tickets.
+    let billing_id = entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq("billing@example.com"))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    let res = srv
+        .call(
+            "assign_ticket",
+            Some(&agent),
+            &[("ticket_id", &ts), ("assignee_id", &billing_id)],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+}
+
+async fn bad_input_is_refused_with_what_to_fix(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let res = srv
+        .call(
+            "open_ticket",
+            Some(&tech1),
+            &[
+                ("ticket[subject]", "two\nlines"),
+                ("ticket[description]", " "),
+                ("ticket[severity]", "9"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["subject", "description", "severity"]);
+    assert!(
+        ticket::Entity::find()
+            .all(&srv.state.db)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing saved"
+    );
+    let t = open(srv, &tech1, "Fine", "4").await;
+    assert_eq!(comment(srv, &tech1, t, "   ", &[]).await.status(), 400);
+    let agent = srv.sign_in("agent@example.com").await;
+    assert_eq!(
+        comment(srv, &agent, t, "x", &[("status", "closed")])
+            .await
+            .status(),
+        400
+    );
+    for bad in ["abc", "99999999999"] {
+        let res = srv
+            .call("load_ticket", Some(&tech1), &[("ticket_id", bad)])
+            .await;
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+    let res: Value = srv
+        .call(
+            "list_tickets",
+            Some(&tech1),
+            &[("filter[page]", "99999999999")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["page"], 0);
+}
