@@ -95,6 +95,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
     pub auth: Arc<AuthRuntime>,
+    /// Ticket changes for this process's live pages.
+    pub live: Arc<crate::support::live::Bus>,
 }
 
 #[cfg(test)]

@@ -107,6 +107,7 @@ pub fn state(config: &Config, db: DatabaseConnection) -> AppState {
         settings: Arc::new(settings(config)),
         leptos_options: leptos_options(config),
         auth: Arc::new(AuthRuntime::new()),
+        live: Arc::new(app::support::live::Bus::default()),
     }
 }
 
@@ -196,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/documents/open", get(open_document_link))
         .route("/documents/{id}/pdf", get(document_pdf))
+        .route("/tickets/{id}/events", get(app::support::live::events))
         // Built assets straight from disk (the Leptos file handler is for the rest).
         .nest_service(
             "/pkg",
@@ -238,6 +240,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    app::support::live::start_listener(state.clone());
     let app = router(state);
     axum::serve(
         listener,

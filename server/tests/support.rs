@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{contact_id, mail_to, org_id, outbox, TestServer};
+use std::time::Duration;
+
+use common::{contact_id, mail_to, org_id, outbox, Backend, TestServer};
 use entity::{ticket, ticket_event, ticket_sla};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -21,6 +23,7 @@ db_tests!(
     solved_tickets_reopen_on_a_reply_and_close_later,
     staff_assign_and_change_severity_with_a_reason,
     bad_input_is_refused_with_what_to_fix,
+    live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -752,4 +755,243 @@ async fn bad_input_is_refused_with_what_to_fix(srv: &TestServer) {
         .await
         .unwrap();
     assert_eq!(res["page"], 0);
+}
+
+/// A Server-Sent Events stream read over real HTTP.
+struct Stream {
+    res: reqwest::Response,
+    buf: String,
+}
+
+#[derive(Debug)]
+struct Ev {
+    kind: String,
+    id: String,
+    data: String,
+}
+
+impl Stream {
+    async fn open(
+        srv: &TestServer,
+        cookie: Option<&str>,
+        id: i32,
+        last_event_id: Option<i32>,
+    ) -> Result<Stream, u16> {
+        let mut req = srv.client.get(srv.url(&format!("/tickets/{id}/events")));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(l) = last_event_id {
+            req = req.header("last-event-id", l.to_string());
+        }
+        let res = req.send().await.expect("request");
+        if res.status() != 200 {
+            return Err(res.status().as_u16());
+        }
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        Ok(Stream {
+            res,
+            buf: String::new(),
+        })
+    }
+
+    /// The next event (keep-alive comments skipped), or `None` after `within`.
+    async fn next(&mut self, within: Duration) -> Option<Ev> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(i) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..i + 2).collect();
+                let mut ev = Ev {
+                    kind: "message".into(),
+                    id: String::new(),
+                    data: String::new(),
+                };
+                let mut any = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        ev.kind = v.trim().into();
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        ev.id = v.trim().into();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        ev.data.push_str(v.trim_start());
+                        any = true;
+                    }
+                }
+                if any {
+                    return Some(ev);
+                }
+                continue;
+            }
+            match tokio::time::timeout_at(deadline, self.res.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next comment event, skipping ticket snapshots.
+    async fn next_comment(&mut self) -> Option<Ev> {
+        loop {
+            let ev = self.next(Duration::from_secs(5)).await?;
+            if ev.kind != "ticket" {
+                return Some(ev);
+            }
+        }
+    }
+}
+
+async fn live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Live", "2").await;
+
+    // Only those who may see the ticket may follow it.
+    assert_eq!(Stream::open(srv, None, t, None).await.err(), Some(401));
+    for who in ["tech2@acme.example", "main@globex.example"] {
+        let c = srv.sign_in(who).await;
+        assert_eq!(
+            Stream::open(srv, Some(&c), t, None).await.err(),
+            Some(404),
+            "{who}"
+        );
+    }
+    let main_a = srv.sign_in("main@acme.example").await;
+    assert_eq!(
+        Stream::open(srv, Some(&main_a), t, None).await.err(),
+        Some(403)
+    );
+
+    let mut customer = Stream::open(srv, Some(&tech1), t, None).await.unwrap();
+    let mut staff = Stream::open(srv, Some(&agent), t, None).await.unwrap();
+    let first = customer
+        .next(Duration::from_secs(5))
+        .await
+        .expect("snapshot");
+    assert_eq!(first.kind, "ticket");
+    assert!(first.data.contains("\"status\":\"new\""), "{first:?}");
+
+    assert_eq!(
+        comment(
+            srv,
+            &agent,
+            t,
+            "SECRET-LIVE internal",
+            &[("internal", "on")]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        comment(srv, &agent, t, "HELLO-1 from support", &[])
+            .await
+            .status(),
+        200
+    );
+    // The customer gets the public reply, never the note; staff get both, in order.
+    let c1 = customer.next_comment().await.expect("public reply arrives");
+    assert_eq!(c1.kind, "comment");
+    assert!(
+        c1.data.contains("HELLO-1") && !c1.data.contains("SECRET"),
+        "{c1:?}"
+    );
+    let s1 = staff.next_comment().await.unwrap();
+    let s2 = staff.next_comment().await.unwrap();
+    assert!(s1.data.contains("SECRET-LIVE") && s2.data.contains("HELLO-1"));
+    assert!(s1.id.parse::<i32>().unwrap() < s2.id.parse::<i32>().unwrap());
+    // Status and SLA changes arrive too.
+    let snap = loop {
+        let ev = customer
+            .next(Duration::from_secs(5))
+            .await
+            .expect("snapshot after reply");
+        if ev.kind == "ticket" {
+            break ev;
+        }
+    };
+    assert!(
+        snap.data.contains("\"status\":\"open\"") && snap.data.contains("\"state\":\"met\""),
+        "{snap:?}"
+    );
+
+    // A customer comment reaches the staff page.
+    assert_eq!(
+        comment(srv, &tech1, t, "CUSTOMER-2 thanks", &[])
+            .await
+            .status(),
+        200
+    );
+    let s3 = staff.next_comment().await.unwrap();
+    assert!(s3.data.contains("CUSTOMER-2"));
+
+    // Reconnecting with the last id seen: what was missed, once, in order.
+    drop(customer);
+    assert_eq!(
+        comment(srv, &agent, t, "HELLO-3 while you were away", &[])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        comment(srv, &agent, t, "SECRET-2", &[("internal", "on")])
+            .await
+            .status(),
+        200
+    );
+    let mut back = Stream::open(srv, Some(&tech1), t, Some(c1.id.parse().unwrap()))
+        .await
+        .unwrap();
+    let r1 = back.next_comment().await.unwrap();
+    let r2 = back.next_comment().await.unwrap();
+    assert!(r1.data.contains("CUSTOMER-2"), "{r1:?}");
+    assert!(r2.data.contains("HELLO-3"), "{r2:?}");
+    assert!(
+        back.next_comment().await.is_none(),
+        "nothing twice, no internal note"
+    );
+
+    // Access ends: the stream says so and closes.
+    let tech1_contact = contact_id(srv, "tech1@acme.example").await.to_string();
+    let res = srv
+        .call(
+            "deactivate_contact",
+            Some(&main_a),
+            &[("contact_id", &tech1_contact)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let end = back.next_comment().await.expect("end event");
+    assert_eq!(end.kind, "end");
+    assert!(back.next(Duration::from_secs(2)).await.is_none(), "closed");
+}
+
+/// Two server processes on one PostgreSQL database: a comment posted through
+/// one reaches a page open on the other (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_through_one_process_reaches_a_page_on_another() {
+    let Some(srv) = TestServer::start(Backend::Postgres).await else {
+        return;
+    };
+    let other = srv.second_process().await;
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(&srv, &tech1, "Across processes", "3").await;
+    let mut page = Stream::open(&other, Some(&tech1), t, None).await.unwrap();
+    assert_eq!(
+        page.next(Duration::from_secs(5)).await.unwrap().kind,
+        "ticket"
+    );
+    // Give the other process's LISTEN a moment to be in place.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        comment(&srv, &agent, t, "ACROSS from process one", &[])
+            .await
+            .status(),
+        200
+    );
+    let c = page.next_comment().await.expect("delivered through NOTIFY");
+    assert!(c.data.contains("ACROSS"), "{c:?}");
+    other.stop().await;
+    srv.stop().await;
 }

@@ -1481,6 +1481,7 @@ pub async fn deactivate_contact(contact_id: i32) -> Result<(), AppError> {
     )
     .await?;
     txn.commit().await?;
+    crate::support::live::publish(&state, crate::support::live::ACCESS_CHANGED).await;
     Ok(())
 }
 
@@ -1946,6 +1947,7 @@ pub async fn set_ticket_sharing(org_id: i32, shared: bool) -> Result<(), AppErro
     )
     .await?;
     txn.commit().await?;
+    crate::support::live::publish(&state, crate::support::live::ACCESS_CHANGED).await;
     Ok(())
 }
 

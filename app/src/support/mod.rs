@@ -2,6 +2,8 @@
 //! followers; the staff's queues.
 
 #[cfg(feature = "ssr")]
+pub mod live;
+#[cfg(feature = "ssr")]
 pub mod markdown;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -158,6 +160,15 @@ pub struct TicketView {
     pub staff: bool,
     /// Staff who may be assigned: (user id, name).
     pub assignees: Vec<(i32, String)>,
+}
+
+/// What a live page updates besides new comments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveTicket {
+    pub status: String,
+    pub severity: i16,
+    pub assignee: Option<String>,
+    pub slas: Vec<TicketSlaView>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -293,7 +293,7 @@ pub fn TicketPage() -> impl IntoView {
                         let staff = t.staff;
                         view! {
                             <p><a href=if staff { "/staff/tickets" } else { "/support" }>"← All tickets"</a></p>
-                            <h1>{format!("#{} {}", t.id, t.subject)} " " <span class=format!("badge ticket-{}", t.status)>{status_label(&t.status)}</span></h1>
+                            <h1>{format!("#{} {}", t.id, t.subject)}</h1>
                             <dl class="facts">
                                 <dt>"Organization"</dt><dd>{t.organization.clone()}</dd>
                                 <dt>"Requester"</dt><dd>{t.requester.clone()}</dd>
@@ -303,43 +303,10 @@ pub fn TicketPage() -> impl IntoView {
                                 <dt>"Opened"</dt><dd>{t.created_at.clone()}</dd>
                                 <dt>"Followers"</dt><dd>{if t.followers.is_empty() { "None".to_string() } else { t.followers.join(", ") }}</dd>
                             </dl>
-                            <section aria-labelledby="sla-title">
-                                <h2 id="sla-title">"Service level"</h2>
-                                {if t.slas.is_empty() {
-                                    view! { <p class="empty">"No SLA applies (no active subscription)."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <ul class="sla">
-                                            {t.slas.iter().cloned().map(|s| view! {
-                                                <li class=format!("sla-{}", s.state)>
-                                                    <strong>{s.target}</strong> {format!(" ({}): ", s.budget)}
-                                                    {match s.state.as_str() {
-                                                        "running" => format!("due {}", s.due.unwrap_or_default()),
-                                                        "paused" => "paused while waiting on the customer".to_string(),
-                                                        "met" => "met".to_string(),
-                                                        _ => format!("breached{}", s.due.map(|d| format!(" (was due {d})")).unwrap_or_default()),
-                                                    }}
-                                                </li>
-                                            }).collect_view()}
-                                        </ul>
-                                    }.into_any()
-                                }}
-                            </section>
                             <article class="comment description" aria-label="Description">
                                 <div class="markdown" inner_html=t.description_html.clone()></div>
                             </article>
-                            <section aria-labelledby="conv-title">
-                                <h2 id="conv-title">"Conversation"</h2>
-                                {t.comments.is_empty().then(|| view! { <p class="empty">"No comments yet."</p> })}
-                                <ol class="comments">
-                                    {t.comments.iter().cloned().map(|c| view! {
-                                        <li class=if c.internal { "comment internal" } else if c.by_staff { "comment staff" } else { "comment" }>
-                                            <p class="meta"><strong>{c.author}</strong> " · " {c.at} {c.internal.then_some(" · internal note (staff only)")}</p>
-                                            <div class="markdown" inner_html=c.body_html></div>
-                                        </li>
-                                    }).collect_view()}
-                                </ol>
-                            </section>
+                            <LiveTicket id=id status=t.status.clone() slas=t.slas.clone() comments=t.comments.clone()/>
                             {(t.status != "closed").then(|| view! {
                                 <section class="card" aria-labelledby="reply-title">
                                     <h2 id="reply-title">{if staff { "Reply or add a note" } else { "Add a comment" }}</h2>
@@ -428,4 +395,128 @@ pub fn TicketPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The live part of a ticket page: status, SLA clocks and the conversation.
+/// Rendered on the server; in the browser it follows the ticket's event
+/// stream and shows new comments and changes without a reload.
+#[island]
+fn LiveTicket(
+    id: i32,
+    status: String,
+    slas: Vec<TicketSlaView>,
+    comments: Vec<CommentView>,
+) -> impl IntoView {
+    let status = RwSignal::new(status);
+    let slas = RwSignal::new(slas);
+    let comments = RwSignal::new(comments);
+    let live = RwSignal::new(false);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |prev: Option<()>| {
+        if prev.is_none() {
+            follow(id, status, slas, comments, live);
+        }
+    });
+    view! {
+        <p class="live-status">
+            "Status: " {move || view! { <span class=format!("badge ticket-{}", status.get())>{status_label(&status.get())}</span> }}
+            <span class="muted" data-live=move || live.get().to_string()>{move || if live.get() { " · live" } else { "" }}</span>
+        </p>
+        <section aria-labelledby="sla-title">
+            <h2 id="sla-title">"Service level"</h2>
+            {move || {
+                let list = slas.get();
+                if list.is_empty() {
+                    view! { <p class="empty">"No SLA applies (no active subscription)."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="sla">
+                            {list.into_iter().map(|s| view! {
+                                <li class=format!("sla-{}", s.state)>
+                                    <strong>{s.target}</strong> {format!(" ({}): ", s.budget)}
+                                    {match s.state.as_str() {
+                                        "running" => format!("due {}", s.due.unwrap_or_default()),
+                                        "paused" => "paused while waiting on the customer".to_string(),
+                                        "met" => "met".to_string(),
+                                        _ => format!("breached{}", s.due.map(|d| format!(" (was due {d})")).unwrap_or_default()),
+                                    }}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+        </section>
+        <section aria-labelledby="conv-title">
+            <h2 id="conv-title">"Conversation"</h2>
+            {move || comments.with(|c| c.is_empty()).then(|| view! { <p class="empty">"No comments yet."</p> })}
+            <ol class="comments" aria-live="polite" aria-relevant="additions">
+                <For each=move || comments.get() key=|c| c.id let:c>
+                    <li class=if c.internal { "comment internal" } else if c.by_staff { "comment staff" } else { "comment" }>
+                        <p class="meta"><strong>{c.author.clone()}</strong> " · " {c.at.clone()} {c.internal.then_some(" · internal note (staff only)")}</p>
+                        <div class="markdown" inner_html=c.body_html.clone()></div>
+                    </li>
+                </For>
+            </ol>
+        </section>
+    }
+}
+
+/// Opens the ticket's event stream and applies what arrives. The browser
+/// reconnects by itself, sending the last comment id it saw.
+#[cfg(feature = "hydrate")]
+fn follow(
+    id: i32,
+    status: RwSignal<String>,
+    slas: RwSignal<Vec<TicketSlaView>>,
+    comments: RwSignal<Vec<CommentView>>,
+    live: RwSignal<bool>,
+) {
+    use futures::StreamExt;
+    let after = comments.with_untracked(|c| c.iter().map(|c| c.id).max().unwrap_or(0));
+    leptos::task::spawn_local(async move {
+        let Ok(mut source) = gloo_net::eventsource::futures::EventSource::new(&format!(
+            "/tickets/{id}/events?after={after}"
+        )) else {
+            return;
+        };
+        let (Ok(c), Ok(t), Ok(e)) = (
+            source.subscribe("comment"),
+            source.subscribe("ticket"),
+            source.subscribe("end"),
+        ) else {
+            return;
+        };
+        live.set(true);
+        let mut events = futures::stream::select(futures::stream::select(c, t), e);
+        while let Some(item) = events.next().await {
+            let Ok((kind, msg)) = item else {
+                // A dropped connection: the browser retries on its own.
+                continue;
+            };
+            let data = msg.data().as_string().unwrap_or_default();
+            match kind.as_str() {
+                "comment" => {
+                    if let Ok(c) = serde_json::from_str::<CommentView>(&data) {
+                        comments.update(|list| {
+                            if !list.iter().any(|x| x.id == c.id) {
+                                list.push(c);
+                            }
+                        });
+                    }
+                }
+                "ticket" => {
+                    if let Ok(s) = serde_json::from_str::<LiveTicket>(&data) {
+                        status.set(s.status);
+                        slas.set(s.slas);
+                    }
+                }
+                _ => break,
+            }
+        }
+        live.set(false);
+        source.close();
+    });
 }

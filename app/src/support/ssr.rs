@@ -342,6 +342,86 @@ async fn fulfil(
 
 // ---- reading -------------------------------------------------------------------------
 
+/// The comments of ticket `id` after comment `after`, oldest first; internal
+/// notes only when `staff`. Bodies rendered and sanitised.
+pub async fn comments_after<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    after: i32,
+    staff: bool,
+) -> Result<Vec<CommentView>, AppError> {
+    let mut q = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(id))
+        .filter(ticket_comment::Column::Id.gt(after));
+    if !staff {
+        // Internal notes never reach a customer: not here, not live, not by e-mail.
+        q = q.filter(ticket_comment::Column::Internal.eq(false));
+    }
+    Ok(q.order_by_asc(ticket_comment::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| CommentView {
+            id: c.id,
+            author: c.author_name,
+            by_staff: c.by_staff,
+            internal: c.internal,
+            body_html: super::markdown::render(&c.body),
+            at: stamp(c.created_at),
+        })
+        .collect())
+}
+
+async fn sla_views<C: ConnectionTrait>(db: &C, id: i32) -> Result<Vec<TicketSlaView>, AppError> {
+    let now = Utc::now();
+    Ok(ticket_sla::Entity::find()
+        .filter(ticket_sla::Column::TicketId.eq(id))
+        .order_by_asc(ticket_sla::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let state = if s.fulfilled_at.is_some() {
+                if s.breached_at.is_some() {
+                    "breached"
+                } else {
+                    "met"
+                }
+            } else if s.breached_at.is_some() || s.due_at.is_some_and(|d| d < now) {
+                "breached"
+            } else if s.due_at.is_none() {
+                "paused"
+            } else {
+                "running"
+            };
+            TicketSlaView {
+                target: target_label(&s.target).to_string(),
+                state: state.to_string(),
+                due: s.due_at.map(stamp),
+                budget: minutes_text(s.minutes),
+            }
+        })
+        .collect())
+}
+
+/// What a live page shows besides comments (the same for every viewer).
+pub async fn live_snapshot<C: ConnectionTrait>(db: &C, id: i32) -> Result<LiveTicket, AppError> {
+    let t = ticket::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let assignee = match t.assignee_user_id {
+        Some(u) => names_of_users(db, vec![u]).await?.remove(&u),
+        None => None,
+    };
+    Ok(LiveTicket {
+        status: t.status,
+        severity: t.severity,
+        assignee,
+        slas: sla_views(db, id).await?,
+    })
+}
+
 async fn names_of_users<C: ConnectionTrait>(
     db: &C,
     ids: Vec<i32>,
@@ -533,29 +613,12 @@ pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {
         .one(db)
         .await?
         .ok_or(AppError::Internal)?;
-    let mut comments_q =
-        ticket_comment::Entity::find().filter(ticket_comment::Column::TicketId.eq(id));
     let mut events_q = ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(id));
     if !staff {
-        // Internal notes and staff-only history never reach a customer.
-        comments_q = comments_q.filter(ticket_comment::Column::Internal.eq(false));
+        // Staff-only history never reaches a customer.
         events_q = events_q.filter(ticket_event::Column::StaffOnly.eq(false));
     }
-    let comments = comments_q
-        .order_by_asc(ticket_comment::Column::CreatedAt)
-        .order_by_asc(ticket_comment::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| CommentView {
-            id: c.id,
-            author: c.author_name,
-            by_staff: c.by_staff,
-            internal: c.internal,
-            body_html: super::markdown::render(&c.body),
-            at: stamp(c.created_at),
-        })
-        .collect();
+    let comments = comments_after(db, id, 0, staff).await?;
     let events = events_q
         .order_by_asc(ticket_event::Column::At)
         .order_by_asc(ticket_event::Column::Id)
@@ -569,35 +632,7 @@ pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {
             detail: e.detail.unwrap_or_default(),
         })
         .collect();
-    let now = Utc::now();
-    let slas = ticket_sla::Entity::find()
-        .filter(ticket_sla::Column::TicketId.eq(id))
-        .order_by_asc(ticket_sla::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| {
-            let state = if s.fulfilled_at.is_some() {
-                if s.breached_at.is_some() {
-                    "breached"
-                } else {
-                    "met"
-                }
-            } else if s.breached_at.is_some() || s.due_at.is_some_and(|d| d < now) {
-                "breached"
-            } else if s.due_at.is_none() {
-                "paused"
-            } else {
-                "running"
-            };
-            TicketSlaView {
-                target: target_label(&s.target).to_string(),
-                state: state.to_string(),
-                due: s.due_at.map(stamp),
-                budget: minutes_text(s.minutes),
-            }
-        })
-        .collect();
+    let slas = sla_views(db, id).await?;
     let follower_ids: Vec<i32> = ticket_follower::Entity::find()
         .filter(ticket_follower::Column::TicketId.eq(id))
         .all(db)
@@ -982,6 +1017,7 @@ pub async fn add_comment(
         }
     }
     txn.commit().await?;
+    super::live::publish(&state, t.id).await;
     redirect_back_with("done=comment");
     Ok(())
 }
@@ -1029,6 +1065,7 @@ pub async fn assign_ticket(id: i32, assignee: String) -> Result<(), AppError> {
     )
     .await?;
     txn.commit().await?;
+    super::live::publish(&state, t.id).await;
     redirect_back_with("done=assigned");
     Ok(())
 }
@@ -1094,6 +1131,7 @@ pub async fn change_severity(id: i32, severity: String, reason: String) -> Resul
     )
     .await?;
     txn.commit().await?;
+    super::live::publish(&state, t.id).await;
     redirect_back_with("done=severity");
     Ok(())
 }
@@ -1133,6 +1171,7 @@ pub async fn add_follower(id: i32, contact_id: i32) -> Result<(), AppError> {
     .await?;
     event(&txn, t.id, "follower", &actor.email, Some(c.name), false).await?;
     txn.commit().await?;
+    super::live::publish(&state, t.id).await;
     redirect_back_with("done=follower");
     Ok(())
 }
@@ -1144,6 +1183,7 @@ pub async fn add_follower(id: i32, contact_id: i32) -> Result<(), AppError> {
 pub async fn sweep(state: &AppState, close_after: Duration) -> Result<usize, AppError> {
     let now = Utc::now();
     let mut touched = 0;
+    let mut changed = Vec::new();
     let running = ticket_sla::Entity::find()
         .filter(ticket_sla::Column::FulfilledAt.is_null())
         .filter(ticket_sla::Column::DueAt.is_not_null())
@@ -1201,6 +1241,7 @@ pub async fn sweep(state: &AppState, close_after: Duration) -> Result<usize, App
                     .await?;
                 }
                 touched += 1;
+                changed.push(t.id);
             }
         } else if s.warned_at.is_none() {
             let cal = calendar(&txn, &t, s.around_the_clock).await?;
@@ -1279,8 +1320,12 @@ pub async fn sweep(state: &AppState, close_after: Duration) -> Result<usize, App
             )
             .await?;
             touched += 1;
+            changed.push(t.id);
         }
         txn.commit().await?;
+    }
+    for id in changed {
+        super::live::publish(state, id).await;
     }
     Ok(touched)
 }

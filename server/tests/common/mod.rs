@@ -23,6 +23,7 @@ pub struct TestServer {
     pub base: String,
     pub state: AppState,
     pub client: reqwest::Client,
+    pub db_url: String,
     pg_drop: Option<(String, String)>,
     _dir: Option<tempdir::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -160,7 +161,49 @@ impl TestServer {
             pg_drop,
             _dir: dir,
             shutdown: Some(tx),
+            db_url: url,
         })
+    }
+
+    /// A second server process on the same database (no migrations, no demo).
+    pub async fn second_process(&self) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let args = [
+            "server",
+            "--database-url",
+            &self.db_url,
+            "--bind",
+            &addr.to_string(),
+            "--base-url",
+            &format!("http://{addr}"),
+            "--site-root",
+            "target/site",
+        ]
+        .map(String::from);
+        let config = server::config::Cli::parse_from(args).config;
+        let db = server::connect(&self.db_url).await.expect("connect");
+        let state = server::state(&config, db);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            server::serve(listener, serve_state, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        TestServer {
+            base: format!("http://{addr}"),
+            state,
+            client: self.client.clone(),
+            pg_drop: None,
+            _dir: None,
+            shutdown: Some(tx),
+            db_url: self.db_url.clone(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -119,6 +119,25 @@ pub async fn resolve<C: ConnectionTrait>(
     settings: &Settings,
     token: &str,
 ) -> Result<Option<Actor>, AppError> {
+    resolve_with(db, settings, token, true).await
+}
+
+/// Like [`resolve`], without counting as activity: an open live page must
+/// not keep an idle session alive.
+pub async fn resolve_quietly<C: ConnectionTrait>(
+    db: &C,
+    settings: &Settings,
+    token: &str,
+) -> Result<Option<Actor>, AppError> {
+    resolve_with(db, settings, token, false).await
+}
+
+async fn resolve_with<C: ConnectionTrait>(
+    db: &C,
+    settings: &Settings,
+    token: &str,
+    touch: bool,
+) -> Result<Option<Actor>, AppError> {
     let id_hash = hash_token(token);
     let Some((sess, Some(user))) = session::Entity::find_by_id(id_hash.clone())
         .find_also_related(user::Entity)
@@ -135,7 +154,7 @@ pub async fn resolve<C: ConnectionTrait>(
     let Some(role) = role_of(db, &user).await? else {
         return Ok(None);
     };
-    if (now - sess.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
+    if touch && (now - sess.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
         session::Entity::update_many()
             .col_expr(
                 session::Column::LastSeenAt,

@@ -1,0 +1,262 @@
+//! Live ticket pages: a per-ticket Server-Sent Events stream.
+//!
+//! A change to a ticket publishes its id. With PostgreSQL that is a
+//! `NOTIFY portico_tickets` (so every server process on the database hears
+//! it, through its `LISTEN`); with SQLite (one process) a local broadcast.
+//! Each open stream, woken by its ticket's id, re-checks the viewer's access
+//! (session, contact, visibility) and sends what is new: comments after the
+//! last one it sent (the event id, so a reconnecting browser gets what it
+//! missed, in order, once — internal notes only to staff), and the ticket's
+//! status and SLA clocks. When access ends, the stream says so and ends.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use http::{HeaderMap, StatusCode};
+use sea_orm::{ConnectionTrait, DbBackend};
+use tokio::sync::broadcast;
+
+use super::ssr::{comments_after, live_snapshot, visible};
+use crate::auth::ssr::session;
+use crate::error::AppError;
+use crate::state::AppState;
+
+const CHANNEL: &str = "portico_tickets";
+/// Published when who-sees-what may have changed (a contact deactivated,
+/// ticket sharing switched): every open stream re-checks its access.
+pub const ACCESS_CHANGED: i32 = 0;
+/// Access is re-checked at least this often, even without changes.
+const RECHECK: Duration = Duration::from_secs(15);
+
+/// This process's fan-out of ticket changes.
+pub struct Bus {
+    tx: broadcast::Sender<i32>,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Bus {
+            tx: broadcast::channel(4096).0,
+        }
+    }
+}
+
+impl Bus {
+    pub fn subscribe(&self) -> broadcast::Receiver<i32> {
+        self.tx.subscribe()
+    }
+
+    /// Delivers to this process's streams (what the PostgreSQL listener calls).
+    pub fn deliver(&self, ticket_id: i32) {
+        let _ = self.tx.send(ticket_id);
+    }
+}
+
+/// Tells every open page of ticket `id`, in every process, that it changed.
+/// Call after the change is committed.
+pub async fn publish(state: &AppState, id: i32) {
+    if state.db.get_database_backend() == DbBackend::Postgres {
+        // `id` is an integer: nothing to quote.
+        if let Err(e) = state
+            .db
+            .execute_unprepared(&format!("NOTIFY {CHANNEL}, '{id}'"))
+            .await
+        {
+            tracing::warn!(error = %e, "NOTIFY failed; open pages update on their next check");
+        }
+    } else {
+        state.live.deliver(id);
+    }
+}
+
+/// With PostgreSQL, forwards `NOTIFY portico_tickets` from any process to
+/// this process's streams; reconnects when the connection drops.
+pub fn start_listener(state: AppState) {
+    if state.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            let pool = state.db.get_postgres_connection_pool().clone();
+            match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(mut l) => {
+                    if let Err(e) = l.listen(CHANNEL).await {
+                        tracing::warn!(error = %e, "LISTEN failed");
+                    } else {
+                        loop {
+                            match l.recv().await {
+                                Ok(n) => {
+                                    if let Ok(id) = n.payload().parse::<i32>() {
+                                        state.live.deliver(id);
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "ticket listener lost its connection");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "ticket listener cannot connect"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+#[derive(serde::Deserialize)]
+pub struct After {
+    after: Option<i32>,
+}
+
+/// `GET /tickets/{id}/events`: the live stream of one ticket.
+pub async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<After>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(id) = id.parse::<i32>() else {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    };
+    let Some(token) = session::token_from_headers(&headers) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated.to_string(),
+        )
+            .into_response();
+    };
+    let staff = match check(&state, &token, id).await {
+        Ok(staff) => staff,
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, e.to_string()).into_response();
+        }
+    };
+    // A reconnecting browser says where it stopped; a new page, what it rendered.
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .or(q.after)
+        .unwrap_or(0);
+    let live = Live {
+        state: state.clone(),
+        token,
+        id,
+        staff,
+        last,
+        rx: state.live.subscribe(),
+        pending: VecDeque::new(),
+        snapshot: None,
+        started: false,
+        ended: false,
+        recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK),
+    };
+    Sse::new(stream(live))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+        .into_response()
+}
+
+/// Whether the session behind `token` may still see ticket `id` (and is staff).
+async fn check(state: &AppState, token: &str, id: i32) -> Result<bool, AppError> {
+    let actor = session::resolve_quietly(&state.db, &state.settings, token)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(visible(&state.db, &actor, id).await?.1)
+}
+
+struct Live {
+    state: AppState,
+    token: String,
+    id: i32,
+    staff: bool,
+    last: i32,
+    rx: broadcast::Receiver<i32>,
+    pending: VecDeque<Event>,
+    snapshot: Option<String>,
+    started: bool,
+    ended: bool,
+    recheck: tokio::time::Interval,
+}
+
+impl Live {
+    /// Queues what changed since the last look; `false` when access has ended.
+    async fn refresh(&mut self) -> bool {
+        match check(&self.state, &self.token, self.id).await {
+            Ok(staff) => self.staff = staff,
+            Err(_) => {
+                self.pending
+                    .push_back(Event::default().event("end").data("access ended"));
+                return false;
+            }
+        }
+        let db = &self.state.db;
+        match comments_after(db, self.id, self.last, self.staff).await {
+            Ok(comments) => {
+                for c in comments {
+                    self.last = c.id;
+                    if let Ok(json) = serde_json::to_string(&c) {
+                        self.pending.push_back(
+                            Event::default()
+                                .event("comment")
+                                .id(c.id.to_string())
+                                .data(json),
+                        );
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "live comments"),
+        }
+        match live_snapshot(db, self.id).await {
+            Ok(s) => {
+                let json = serde_json::to_string(&s).unwrap_or_default();
+                if self.snapshot.as_deref() != Some(json.as_str()) {
+                    self.pending
+                        .push_back(Event::default().event("ticket").data(json.clone()));
+                    self.snapshot = Some(json);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "live snapshot"),
+        }
+        true
+    }
+}
+
+fn stream(live: Live) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(live, |mut live| async move {
+        loop {
+            if let Some(e) = live.pending.pop_front() {
+                return Some((Ok(e), live));
+            }
+            if live.ended {
+                return None;
+            }
+            if !live.started {
+                live.started = true;
+                live.ended = !live.refresh().await;
+                continue;
+            }
+            let changed = tokio::select! {
+                r = live.rx.recv() => match r {
+                    // 0: something about access changed; every stream re-checks.
+                    Ok(id) => id == live.id || id == ACCESS_CHANGED,
+                    // Fell behind: look anyway, nothing is lost (we query by id).
+                    Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = live.recheck.tick() => true,
+            };
+            if changed {
+                live.ended = !live.refresh().await;
+            }
+        }
+    })
+}

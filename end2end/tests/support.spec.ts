@@ -1,0 +1,79 @@
+import { Browser, expect, Page, test } from '@playwright/test';
+import { expectHydrated, signIn, watchForErrors } from './helpers';
+
+async function as(browser: Browser, email: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, email);
+  await expect(page).not.toHaveURL(/sign-in/);
+  return page;
+}
+
+async function openTicket(page: Page, subject: string): Promise<string> {
+  await page.goto('/support/tickets/new');
+  await page.getByLabel('Subject').fill(subject);
+  await page.getByLabel(/2 — High/).check();
+  await page.getByLabel('Description').fill('The **cluster** stops after the upgrade.');
+  await page.getByRole('button', { name: 'Open ticket' }).click();
+  await expect(page).toHaveURL(/\/support\/tickets\/\d+/);
+  await expect(page.getByRole('status')).toContainText('Ticket opened');
+  return page.url().match(/tickets\/(\d+)/)![1];
+}
+
+test('a staff comment appears on the customer’s open page without a reload, and a customer comment on the staff page', async ({ browser }) => {
+  const customer = await as(browser, 'tech1@acme.example');
+  const problems = watchForErrors(customer);
+  const id = await openTicket(customer, 'Live updates, please');
+  await expectHydrated(customer);
+  await expect(customer.locator('[data-live="true"]')).toHaveCount(1);
+  await expect(customer.locator('.markdown strong', { hasText: 'cluster' })).toBeVisible();
+  // Marks this page: a reload would lose the mark.
+  await customer.evaluate(() => ((window as any).__portico_mark = 'still here'));
+
+  const staff = await as(browser, 'agent@example.com');
+  await staff.goto(`/staff/tickets/${id}`);
+  await expectHydrated(staff);
+  await expect(staff.locator('[data-live="true"]')).toHaveCount(1);
+  await staff.getByLabel('Comment (Markdown)').fill('We are **on it**.');
+  await staff.getByRole('button', { name: 'Save' }).click();
+  await expect(staff.getByText('Comment added.')).toBeVisible();
+
+  // The customer's page shows it, and the new status, without a reload.
+  await expect(customer.locator('.comments li', { hasText: 'We are on it.' })).toBeVisible({ timeout: 5_000 });
+  await expect(customer.locator('.live-status')).toContainText('Open');
+  await expect(customer.locator('.sla-met')).toContainText('First response');
+  expect(await customer.evaluate(() => (window as any).__portico_mark)).toBe('still here');
+
+  // An internal note never shows up there.
+  await expectHydrated(staff);
+  await expect(staff.locator('[data-live="true"]')).toHaveCount(1);
+  await staff.evaluate(() => ((window as any).__portico_mark = 'staff page'));
+  await staff.getByLabel('Comment (Markdown)').fill('INTERNAL: check the kernel version');
+  await staff.getByLabel(/Internal note/).check();
+  await staff.getByRole('button', { name: 'Save' }).click();
+  await expect(staff.getByText('Comment added.')).toBeVisible();
+
+  // The customer answers; the staff page (open again after its own post) shows it live.
+  await expectHydrated(staff);
+  await expect(staff.locator('[data-live="true"]')).toHaveCount(1);
+  await staff.evaluate(() => ((window as any).__portico_mark = 'staff page'));
+  await customer.getByLabel('Comment (Markdown)').fill('Thanks, here are the logs.');
+  await customer.getByRole('button', { name: 'Add comment' }).click();
+  await expect(staff.locator('.comments li', { hasText: 'Thanks, here are the logs.' })).toBeVisible({ timeout: 5_000 });
+  expect(await staff.evaluate(() => (window as any).__portico_mark)).toBe('staff page');
+  await expect(customer.getByText('INTERNAL: check the kernel version')).toHaveCount(0);
+  expect(problems).toEqual([]);
+});
+
+test('open a ticket and comment without JavaScript @nojs', async ({ page }) => {
+  await signIn(page, 'tech2@acme.example');
+  await expect(page).toHaveURL(/\/support$/);
+  const id = await openTicket(page, 'No script here');
+  await expect(page.locator('.sla-running').first()).toContainText('due');
+  await page.getByLabel('Comment (Markdown)').fill('A follow-up with `code`.');
+  await page.getByRole('button', { name: 'Add comment' }).click();
+  await expect(page.getByText('Comment added.')).toBeVisible();
+  await expect(page.locator('.comments code', { hasText: 'code' })).toBeVisible();
+  await page.goto('/support');
+  await expect(page.getByRole('link', { name: `#${id} No script here` })).toBeVisible();
+});
