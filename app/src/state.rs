@@ -31,6 +31,10 @@ pub struct Settings {
     pub billing: BillingSettings,
     /// Days after which a solved ticket closes by itself.
     pub close_solved_days: u32,
+    /// Where uploaded files live (`attachments/` below it).
+    pub data_dir: std::path::PathBuf,
+    /// The largest attachment accepted, in bytes.
+    pub attachment_max_bytes: u64,
 }
 
 /// How documents are numbered, linked and chased.
@@ -113,6 +117,8 @@ mod tests {
             activation_ttl: Duration::from_secs(7 * 86400),
             billing: BillingSettings::default(),
             close_solved_days: 7,
+            data_dir: std::env::temp_dir(),
+            attachment_max_bytes: 25 << 20,
         }
     }
 

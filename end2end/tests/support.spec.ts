@@ -74,6 +74,16 @@ test('open a ticket and comment without JavaScript @nojs', async ({ page }) => {
   await page.getByRole('button', { name: 'Add comment' }).click();
   await expect(page.getByText('Comment added.')).toBeVisible();
   await expect(page.locator('.comments code', { hasText: 'code' })).toBeVisible();
+  await page.getByLabel(/File \(up to 25 MB\)/).setInputFiles({
+    name: 'server.log',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('kernel: oops\n'),
+  });
+  await page.getByRole('button', { name: 'Attach' }).click();
+  await expect(page.getByText('File attached.')).toBeVisible();
+  const download = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'server.log' }).click();
+  expect((await download).suggestedFilename()).toBe('server.log');
   await page.goto('/support');
   await expect(page.getByRole('link', { name: `#${id} No script here` })).toBeVisible();
 });

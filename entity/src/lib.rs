@@ -24,6 +24,7 @@ pub mod session;
 pub mod sla_target;
 pub mod subscription;
 pub mod ticket;
+pub mod ticket_attachment;
 pub mod ticket_comment;
 pub mod ticket_event;
 pub mod ticket_follower;

@@ -156,11 +156,36 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(TicketAttachments::Table)
+                    .if_not_exists()
+                    .col(pk_auto(TicketAttachments::Id))
+                    .col(integer(TicketAttachments::TicketId))
+                    .col(integer_null(TicketAttachments::UploaderUserId))
+                    .col(string_len(TicketAttachments::FileName, 200))
+                    .col(string_len_uniq(TicketAttachments::StorageName, 64))
+                    .col(big_integer(TicketAttachments::SizeBytes))
+                    .col(string_len(TicketAttachments::Sha256, 64))
+                    .col(boolean(TicketAttachments::Internal))
+                    .col(timestamp_with_time_zone(TicketAttachments::CreatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_ticket_attachments_ticket")
+                            .from(TicketAttachments::Table, TicketAttachments::TicketId)
+                            .to(Tickets::Table, Tickets::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            TicketAttachments::Table.into_iden(),
             TicketEvents::Table.into_iden(),
             TicketSlas::Table.into_iden(),
             TicketFollowers::Table.into_iden(),
@@ -247,4 +272,18 @@ enum TicketEvents {
     Detail,
     StaffOnly,
     At,
+}
+
+#[derive(DeriveIden)]
+enum TicketAttachments {
+    Table,
+    Id,
+    TicketId,
+    UploaderUserId,
+    FileName,
+    StorageName,
+    SizeBytes,
+    Sha256,
+    Internal,
+    CreatedAt,
 }

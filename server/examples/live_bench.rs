@@ -32,7 +32,11 @@ async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
         .send()
         .await
         .expect("sign in");
-    assert!(res.status().is_success(), "sign-in of {email}: {}", res.status());
+    assert!(
+        res.status().is_success(),
+        "sign-in of {email}: {}",
+        res.status()
+    );
     res.headers()
         .get_all("set-cookie")
         .iter()
@@ -43,7 +47,13 @@ async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
         .to_string()
 }
 
-async fn post(client: &reqwest::Client, base: &str, cookie: &str, endpoint: &str, form: &[(&str, &str)]) -> String {
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> String {
     let res = client
         .post(format!("{base}/api/{endpoint}"))
         .header("origin", base)
@@ -86,7 +96,10 @@ async fn open_streams(
     cookie: &str,
     ticket: i32,
     n: usize,
-) -> (mpsc::UnboundedReceiver<(usize, Instant)>, Vec<tokio::task::JoinHandle<()>>) {
+) -> (
+    mpsc::UnboundedReceiver<(usize, Instant)>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
     let ready = Arc::new(Barrier::new(n + 1));
     let mut tasks = Vec::with_capacity(n);
@@ -145,7 +158,14 @@ async fn deliveries(
     for round in 0..ROUNDS {
         let body = format!("BENCH-ROUND-{round} status update");
         let start = Instant::now();
-        post(client, base, staff, "add_comment", &[("ticket_id", &id), ("body", &body)]).await;
+        post(
+            client,
+            base,
+            staff,
+            "add_comment",
+            &[("ticket_id", &id), ("body", &body)],
+        )
+        .await;
         let mut got = 0;
         while got < n {
             match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
@@ -208,7 +228,10 @@ async fn main() {
     .parse()
     .expect("ticket id");
 
-    println!("{:<40} {:>10} {:>10} {:>10}", "comment → open pages", "pages", "p50", "p99");
+    println!(
+        "{:<40} {:>10} {:>10} {:>10}",
+        "comment → open pages", "pages", "p50", "p99"
+    );
     let mut per_conn = None;
     for n in [10usize, 1000] {
         let before = pid.as_deref().and_then(rss_kb);
@@ -242,7 +265,9 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     match per_conn {
-        Some(kb) => println!("server memory per idle live page: {kb:.1} KB (resident, 1,000 streams)"),
+        Some(kb) => {
+            println!("server memory per idle live page: {kb:.1} KB (resident, 1,000 streams)")
+        }
         None => println!("server memory per idle live page: not measured (pass --server-pid)"),
     }
 }

@@ -161,6 +161,16 @@ pub struct Config {
     #[arg(long, env = "PORTICO_PROPOSAL_PREFIX", default_value = "PRO", value_parser = number_prefix, global = true)]
     pub proposal_prefix: String,
 
+    /// Largest ticket attachment accepted, in MB.
+    #[arg(
+        long,
+        env = "PORTICO_ATTACHMENT_MAX_MB",
+        default_value_t = 25,
+        value_parser = clap::value_parser!(u64).range(1..=2048),
+        global = true
+    )]
+    pub attachment_max_mb: u64,
+
     /// Days after which a solved ticket closes by itself.
     #[arg(long, env = "PORTICO_CLOSE_SOLVED_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
     pub close_solved_days: u32,

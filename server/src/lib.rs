@@ -89,6 +89,8 @@ pub fn settings(config: &Config) -> Settings {
             reminder_days: config.reminder_days,
         },
         close_solved_days: config.close_solved_days,
+        data_dir: config.data_dir.clone(),
+        attachment_max_bytes: config.attachment_max_mb << 20,
     }
 }
 
@@ -198,6 +200,19 @@ pub fn router(state: AppState) -> Router {
         .route("/documents/open", get(open_document_link))
         .route("/documents/{id}/pdf", get(document_pdf))
         .route("/tickets/{id}/events", get(app::support::live::events))
+        .route(
+            "/tickets/{id}/attachments",
+            axum::routing::post(app::support::attachments::upload).layer(
+                // The limit itself is enforced while streaming, with a clear message.
+                axum::extract::DefaultBodyLimit::max(
+                    (state.settings.attachment_max_bytes + (1 << 20)) as usize,
+                ),
+            ),
+        )
+        .route(
+            "/tickets/{id}/attachments/{attachment}",
+            get(app::support::attachments::download),
+        )
         // Built assets straight from disk (the Leptos file handler is for the rest).
         .nest_service(
             "/pkg",

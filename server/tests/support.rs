@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{contact_id, mail_to, org_id, outbox, Backend, TestServer};
-use entity::{ticket, ticket_event, ticket_sla};
+use entity::{ticket, ticket_attachment, ticket_event, ticket_sla};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
@@ -24,6 +24,7 @@ db_tests!(
     staff_assign_and_change_severity_with_a_reason,
     bad_input_is_refused_with_what_to_fix,
     live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see,
+    attachments_are_private_inert_and_bounded,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -994,4 +995,226 @@ async fn a_comment_through_one_process_reaches_a_page_on_another() {
     assert!(c.data.contains("ACROSS"), "{c:?}");
     other.stop().await;
     srv.stop().await;
+}
+
+async fn upload(
+    srv: &TestServer,
+    cookie: Option<&str>,
+    ticket: i32,
+    name: &str,
+    bytes: Vec<u8>,
+    internal: bool,
+) -> reqwest::Response {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
+    let mut form = reqwest::multipart::Form::new().part("file", part);
+    if internal {
+        form = form.text("internal", "on");
+    }
+    let mut req = srv
+        .client
+        .post(srv.url(&format!("/tickets/{ticket}/attachments")))
+        .headers(srv.same_origin())
+        .header("accept", "application/json")
+        .multipart(form);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.expect("upload")
+}
+
+async fn fetch(srv: &TestServer, cookie: Option<&str>, ticket: i32, id: i32) -> reqwest::Response {
+    srv.get(&format!("/tickets/{ticket}/attachments/{id}"), cookie)
+        .await
+}
+
+fn stored_files(srv: &TestServer) -> usize {
+    std::fs::read_dir(srv.state.settings.data_dir.join("attachments"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+async fn attachments_are_private_inert_and_bounded(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Logs attached", "3").await;
+
+    let res = upload(
+        srv,
+        Some(&tech1),
+        t,
+        "notes.txt",
+        b"hello logs".to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let a: i32 = res.json().await.unwrap();
+    let res = fetch(srv, Some(&tech1), t, a).await;
+    assert_eq!(res.status(), 200);
+    let h = res.headers().clone();
+    assert_eq!(h["content-type"], "application/octet-stream");
+    assert!(h["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"notes.txt\""));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["content-security-policy"], "sandbox; default-src 'none'");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"hello logs");
+    // The upload is a comment linking to it, so it shows (and streams) like one.
+    let view: Value = load(srv, Some(&tech1), t).await.json().await.unwrap();
+    let last = view["comments"].as_array().unwrap().last().unwrap()["body_html"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        last.contains(&format!("href=\"/tickets/{t}/attachments/{a}\"")),
+        "{last}"
+    );
+
+    // Who may download: exactly who may see the ticket.
+    assert_eq!(fetch(srv, None, t, a).await.status(), 401);
+    for who in ["tech2@acme.example", "main@globex.example"] {
+        let c = srv.sign_in(who).await;
+        assert_eq!(fetch(srv, Some(&c), t, a).await.status(), 404, "{who}");
+        assert_eq!(
+            upload(srv, Some(&c), t, "x.txt", b"x".to_vec(), false)
+                .await
+                .status(),
+            404,
+            "{who}"
+        );
+    }
+    assert_eq!(fetch(srv, Some(&agent), t, a).await.status(), 200);
+    // Another ticket's id in the path does not reach this file.
+    let other = open(srv, &tech1, "Other", "4").await;
+    assert_eq!(fetch(srv, Some(&tech1), other, a).await.status(), 404);
+
+    // Active content is served inert, with server-made storage names.
+    for (name, body) in [
+        (
+            "evil.svg",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+        ),
+        ("page.html", "<script>alert(document.cookie)</script>"),
+        ("../../../etc/passwd", "root:x:0:0"),
+    ] {
+        let res = upload(srv, Some(&tech1), t, name, body.as_bytes().to_vec(), false).await;
+        assert_eq!(res.status(), 200, "{name}");
+        let id: i32 = res.json().await.unwrap();
+        let row = ticket_attachment::Entity::find_by_id(id)
+            .one(&srv.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !row.file_name.contains('/') && !row.file_name.contains(".."),
+            "{row:?}"
+        );
+        assert!(
+            row.storage_name.len() == 32 && row.storage_name.chars().all(|c| c.is_ascii_hexdigit())
+        );
+        let res = fetch(srv, Some(&tech1), t, id).await;
+        assert_eq!(res.headers()["content-type"], "application/octet-stream");
+        assert!(res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;"));
+    }
+    assert!(!srv.state.settings.data_dir.join("etc").exists());
+    // A file name with a line break cannot add a header.
+    let part =
+        reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a\r\nSet-Cookie: pwned=1.txt");
+    let res = srv
+        .client
+        .post(srv.url(&format!("/tickets/{t}/attachments")))
+        .headers(srv.same_origin())
+        .header("accept", "application/json")
+        .header("cookie", &tech1)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status() == 200 || res.status() == 400,
+        "{}",
+        res.status()
+    );
+    if res.status() == 200 {
+        let id: i32 = res.json().await.unwrap();
+        let res = fetch(srv, Some(&tech1), t, id).await;
+        assert!(res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|v| !v.to_str().unwrap().contains("pwned")));
+        assert!(!res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains('\n'));
+    }
+
+    // Internal files: staff only, and only staff attach them.
+    let res = upload(
+        srv,
+        Some(&agent),
+        t,
+        "internal.txt",
+        b"staff eyes only".to_vec(),
+        true,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let internal: i32 = res.json().await.unwrap();
+    assert_eq!(fetch(srv, Some(&tech1), t, internal).await.status(), 404);
+    assert_eq!(fetch(srv, Some(&agent), t, internal).await.status(), 200);
+    let view = load(srv, Some(&tech1), t).await.text().await.unwrap();
+    assert!(!view.contains("internal.txt"));
+    assert_eq!(
+        upload(srv, Some(&tech1), t, "x.txt", b"x".to_vec(), true)
+            .await
+            .status(),
+        400
+    );
+
+    // Past the limit: refused with the limit in the message, nothing kept.
+    let files = stored_files(srv);
+    let rows = ticket_attachment::Entity::find()
+        .all(&srv.state.db)
+        .await
+        .unwrap()
+        .len();
+    let limit = srv.state.settings.attachment_max_bytes as usize;
+    let res = upload(
+        srv,
+        Some(&tech1),
+        t,
+        "huge.bin",
+        vec![7u8; limit + 1],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("larger than 25.0 MB"));
+    assert_eq!(stored_files(srv), files);
+    assert_eq!(
+        ticket_attachment::Entity::find()
+            .all(&srv.state.db)
+            .await
+            .unwrap()
+            .len(),
+        rows
+    );
+    // Exactly the limit is fine; empty is not.
+    assert_eq!(
+        upload(srv, Some(&tech1), t, "max.bin", vec![1u8; limit], false)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        upload(srv, Some(&tech1), t, "empty.txt", Vec::new(), false)
+            .await
+            .status(),
+        400
+    );
 }

@@ -2,6 +2,8 @@
 //! followers; the staff's queues.
 
 #[cfg(feature = "ssr")]
+pub mod attachments;
+#[cfg(feature = "ssr")]
 pub mod live;
 #[cfg(feature = "ssr")]
 pub mod markdown;
@@ -160,6 +162,8 @@ pub struct TicketView {
     pub staff: bool,
     /// Staff who may be assigned: (user id, name).
     pub assignees: Vec<(i32, String)>,
+    /// The largest attachment accepted, in MB.
+    pub attachment_max_mb: u64,
 }
 
 /// What a live page updates besides new comments.

@@ -37,6 +37,7 @@ fn Done() -> impl IntoView {
             Some("assigned") => Some("Assignment saved."),
             Some("severity") => Some("Severity changed."),
             Some("follower") => Some("Follower added."),
+            Some("attached") => Some("File attached."),
             _ => q
                 .get("opened")
                 .map(|_| "Ticket opened. We will answer within your SLA."),
@@ -336,6 +337,24 @@ pub fn TicketPage() -> impl IntoView {
                                         })}
                                         <button type="submit" class="primary">{if staff { "Save" } else { "Add comment" }}</button>
                                     </ActionForm>
+                                </section>
+                            })}
+                            {(t.status != "closed").then(|| view! {
+                                <section class="card" aria-labelledby="attach-title">
+                                    <h2 id="attach-title">"Attach a file"</h2>
+                                    <form method="post" action=format!("/tickets/{id}/attachments") enctype="multipart/form-data" class="stack">
+                                        <div class="field">
+                                            <label for="a-file">{format!("File (up to {} MB)", t.attachment_max_mb)}</label>
+                                            <input type="file" id="a-file" name="file" required=true/>
+                                        </div>
+                                        {staff.then(|| view! {
+                                            <div class="choice">
+                                                <input type="checkbox" id="a-internal" name="internal"/>
+                                                <label for="a-internal">"Internal (staff only)"</label>
+                                            </div>
+                                        })}
+                                        <button type="submit">"Attach"</button>
+                                    </form>
                                 </section>
                             })}
                             {(!t.colleagues.is_empty()).then(|| view! {

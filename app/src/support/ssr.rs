@@ -703,6 +703,7 @@ pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {
         colleagues,
         staff,
         assignees,
+        attachment_max_mb: state.settings.attachment_max_bytes >> 20,
     })
 }
 

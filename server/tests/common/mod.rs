@@ -71,11 +71,11 @@ impl TestServer {
 
     /// Like `start`, delivering mail to an SMTP server on `smtp_port`.
     pub async fn start_with(backend: Backend, smtp_port: Option<u16>) -> Option<TestServer> {
-        let (url, dir, pg_drop) = match backend {
+        let dir = tempdir::TempDir::new();
+        let (url, pg_drop) = match backend {
             Backend::Sqlite => {
-                let dir = tempdir::TempDir::new();
                 let url = format!("sqlite://{}/portico.db?mode=rwc", dir.0.display());
-                (url, Some(dir), None)
+                (url, None)
             }
             Backend::Postgres => {
                 let admin_url = pg_admin_url();
@@ -99,7 +99,7 @@ impl TestServer {
                     .rsplit_once('/')
                     .map(|(b, _)| b.to_string())
                     .unwrap_or(admin_url.clone());
-                (format!("{base}/{name}"), None, Some((admin_url, name)))
+                (format!("{base}/{name}"), Some((admin_url, name)))
             }
         };
 
@@ -117,6 +117,8 @@ impl TestServer {
             format!("http://{addr}"),
             "--site-root".into(),
             "target/site".into(),
+            "--data-dir".into(),
+            dir.0.display().to_string(),
         ];
         if let Some(port) = smtp_port {
             args.extend(
@@ -159,7 +161,7 @@ impl TestServer {
             state,
             client,
             pg_drop,
-            _dir: dir,
+            _dir: Some(dir),
             shutdown: Some(tx),
             db_url: url,
         })

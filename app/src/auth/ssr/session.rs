@@ -229,6 +229,8 @@ mod tests {
             activation_ttl: Duration::from_secs(60),
             billing: Default::default(),
             close_solved_days: 7,
+            data_dir: std::env::temp_dir(),
+            attachment_max_bytes: 25 << 20,
         }
     }
 

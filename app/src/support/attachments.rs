@@ -1,0 +1,319 @@
+//! Ticket attachments. Server-only.
+//!
+//! Uploads stream to the data directory under a random, server-made name,
+//! counting bytes; past the limit the upload stops, the partial file is
+//! removed and the answer says what the limit is. Each upload becomes a
+//! comment linking to it (internal when staff mark it so), so visibility,
+//! live pages and e-mail follow the comment rules. Downloads are always
+//! `application/octet-stream` with `Content-Disposition: attachment`,
+//! `nosniff` and `Content-Security-Policy: sandbox`: nothing uploaded is ever
+//! rendered from Portico's origin.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use entity::{ticket_attachment, ticket_comment};
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::ssr::visible;
+use crate::auth::ssr::{session, Actor};
+use crate::error::AppError;
+use crate::state::{begin_write, AppState};
+
+/// A display name safe in a header, a Markdown link and a file system:
+/// the last path component, letters, digits and `. _ - ( )` and spaces, at
+/// most 120 characters; anything else becomes `_`.
+pub fn clean_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut out: String = last
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || " ._-()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    out = out.trim().trim_start_matches('.').to_string();
+    if out.chars().count() > 120 {
+        out = out.chars().take(120).collect();
+    }
+    if out.is_empty() {
+        "attachment".into()
+    } else {
+        out
+    }
+}
+
+fn dir(state: &AppState) -> PathBuf {
+    state.settings.data_dir.join("attachments")
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+fn error(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, e.to_string()).into_response()
+}
+
+async fn actor_of(state: &AppState, headers: &HeaderMap) -> Result<Actor, AppError> {
+    let token = session::token_from_headers(headers).ok_or(AppError::Unauthenticated)?;
+    session::resolve(&state.db, &state.settings, &token)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Whether the request came from a plain HTML form (redirect back) or a script (JSON).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// `POST /tickets/{id}/attachments` (multipart: `file`, optional `internal`).
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    let Ok(id) = id.parse::<i32>() else {
+        return error(AppError::NotFound);
+    };
+    let result = async {
+        let actor = actor_of(&state, &headers).await?;
+        let (t, staff) = visible(&state.db, &actor, id).await?;
+        if t.status == "closed" {
+            return Err(AppError::invalid("file", "This ticket is closed. Open a new ticket and attach the file there."));
+        }
+        let limit = state.settings.attachment_max_bytes;
+        let mut internal = false;
+        let mut stored: Option<(String, String, u64, String)> = None;
+        tokio::fs::create_dir_all(dir(&state)).await.map_err(|e| {
+            tracing::error!(error = %e, "attachment directory");
+            AppError::Internal
+        })?;
+        while let Some(mut field) = form
+            .next_field()
+            .await
+            .map_err(|_| AppError::invalid("file", "The upload was interrupted or malformed; try again."))?
+        {
+            match field.name() {
+                Some("internal") => internal = true,
+                Some("file") if stored.is_none() => {
+                    let name = clean_name(field.file_name().unwrap_or(""));
+                    let storage = {
+                        use rand::RngCore as _;
+                        let mut b = [0u8; 16];
+                        rand::rngs::OsRng.fill_bytes(&mut b);
+                        hex::encode(b)
+                    };
+                    let path = dir(&state).join(&storage);
+                    let mut file = tokio::fs::File::create(&path).await.map_err(|e| {
+                        tracing::error!(error = %e, "attachment file");
+                        AppError::Internal
+                    })?;
+                    let mut size: u64 = 0;
+                    let mut hash = Sha256::new();
+                    let outcome: Result<(), AppError> = async {
+                        while let Some(chunk) = field
+                            .chunk()
+                            .await
+                            .map_err(|_| AppError::invalid("file", "The upload was interrupted; try again."))?
+                        {
+                            size += chunk.len() as u64;
+                            if size > limit {
+                                return Err(AppError::invalid(
+                                    "file",
+                                    format!("The file is larger than {}; attach a smaller file (or compress it).", human(limit)),
+                                ));
+                            }
+                            hash.update(&chunk);
+                            file.write_all(&chunk).await.map_err(|_| AppError::Internal)?;
+                        }
+                        file.flush().await.map_err(|_| AppError::Internal)?;
+                        Ok(())
+                    }
+                    .await;
+                    if let Err(e) = outcome {
+                        let _ = tokio::fs::remove_file(&path).await;
+                        return Err(e);
+                    }
+                    if size == 0 {
+                        let _ = tokio::fs::remove_file(&path).await;
+                        return Err(AppError::invalid("file", "Choose a file to attach (this one is empty)."));
+                    }
+                    stored = Some((name, storage, size, hex::encode(hash.finalize())));
+                }
+                _ => {}
+            }
+        }
+        let (name, storage, size, sha) =
+            stored.ok_or_else(|| AppError::invalid("file", "Choose a file to attach."))?;
+        if internal && !staff {
+            let _ = tokio::fs::remove_file(dir(&state).join(&storage)).await;
+            return Err(AppError::invalid("internal", "Only staff attach internal files."));
+        }
+        let now = Utc::now();
+        let txn = begin_write(&state.db).await?;
+        let a = ticket_attachment::ActiveModel {
+            ticket_id: Set(t.id),
+            uploader_user_id: Set(Some(actor.user_id)),
+            file_name: Set(name.clone()),
+            storage_name: Set(storage),
+            size_bytes: Set(size as i64),
+            sha256: Set(sha),
+            internal: Set(internal),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        ticket_comment::ActiveModel {
+            ticket_id: Set(t.id),
+            author_user_id: Set(Some(actor.user_id)),
+            author_name: Set(actor.name.clone()),
+            by_staff: Set(staff),
+            internal: Set(internal),
+            body: Set(format!(
+                "Attached [{name}](/tickets/{}/attachments/{}) ({}).",
+                t.id,
+                a.id,
+                human(size)
+            )),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        super::live::publish(&state, t.id).await;
+        Ok::<_, AppError>((t.id, a.id, staff))
+    }
+    .await;
+    match result {
+        Ok((ticket, attachment, staff)) => {
+            if wants_html(&headers) {
+                let portal = if staff { "staff" } else { "support" };
+                Response::builder()
+                    .status(StatusCode::SEE_OTHER)
+                    .header(
+                        header::LOCATION,
+                        format!("/{portal}/tickets/{ticket}?done=attached"),
+                    )
+                    .body(Body::empty())
+                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+            } else {
+                (StatusCode::OK, axum::Json(attachment)).into_response()
+            }
+        }
+        Err(e) => error(e),
+    }
+}
+
+/// `GET /tickets/{id}/attachments/{attachment}`: for whoever may see the
+/// ticket (internal files: staff only), never rendered inline.
+pub async fn download(
+    State(state): State<AppState>,
+    Path((id, attachment)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (Ok(id), Ok(attachment)) = (id.parse::<i32>(), attachment.parse::<i32>()) else {
+        return error(AppError::NotFound);
+    };
+    let result = async {
+        let actor = actor_of(&state, &headers).await?;
+        let (_, staff) = visible(&state.db, &actor, id).await?;
+        let a = ticket_attachment::Entity::find_by_id(attachment)
+            .filter(ticket_attachment::Column::TicketId.eq(id))
+            .one(&state.db)
+            .await?
+            .filter(|a| staff || !a.internal)
+            .ok_or(AppError::NotFound)?;
+        let bytes = tokio::fs::read(dir(&state).join(&a.storage_name))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, attachment = a.id, "attachment file missing");
+                AppError::NotFound
+            })?;
+        Ok::<_, AppError>((a, bytes))
+    }
+    .await;
+    match result {
+        Ok((a, bytes)) => {
+            let mut res = Response::new(Body::from(bytes));
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            // The name is already plain (see `clean_name`); the RFC 5987 form carries it whole.
+            let ascii: String = a
+                .file_name
+                .chars()
+                .map(|c| if c.is_ascii() { c } else { '_' })
+                .collect();
+            let encoded: String = a
+                .file_name
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+            )) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox; default-src 'none'"),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            res
+        }
+        Err(e) => error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_name;
+
+    #[test]
+    fn names_are_made_harmless() {
+        assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_name("C:\\\\Users\\\\x\\\\report.pdf"), "report.pdf");
+        assert_eq!(
+            clean_name("a\r\nSet-Cookie: x=1.txt"),
+            "a__Set-Cookie_ x=1.txt".replace('=', "_")
+        );
+        assert_eq!(clean_name("\"quoted\";.html"), "_quoted__.html");
+        assert_eq!(clean_name(".htaccess"), "htaccess");
+        assert_eq!(clean_name(""), "attachment");
+        assert_eq!(clean_name("..."), "attachment");
+        assert_eq!(clean_name("año [1].log"), "año _1_.log");
+        assert_eq!(clean_name(&"x".repeat(500)).len(), 120);
+    }
+}
