@@ -6,6 +6,7 @@
 
 pub mod activation_link;
 pub mod audit_event;
+pub mod canned_reply;
 pub mod contact;
 pub mod contact_request;
 pub mod covered_server;

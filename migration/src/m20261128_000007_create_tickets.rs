@@ -180,11 +180,25 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CannedReplies::Table)
+                    .if_not_exists()
+                    .col(pk_auto(CannedReplies::Id))
+                    .col(string_len_uniq(CannedReplies::Title, 120))
+                    .col(text(CannedReplies::Body))
+                    .col(integer_null(CannedReplies::CreatedBy))
+                    .col(timestamp_with_time_zone(CannedReplies::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            CannedReplies::Table.into_iden(),
             TicketAttachments::Table.into_iden(),
             TicketEvents::Table.into_iden(),
             TicketSlas::Table.into_iden(),
@@ -285,5 +299,15 @@ enum TicketAttachments {
     SizeBytes,
     Sha256,
     Internal,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum CannedReplies {
+    Table,
+    Id,
+    Title,
+    Body,
+    CreatedBy,
     CreatedAt,
 }

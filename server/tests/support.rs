@@ -25,6 +25,7 @@ db_tests!(
     bad_input_is_refused_with_what_to_fix,
     live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see,
     attachments_are_private_inert_and_bounded,
+    saved_replies_and_merging_duplicates,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -1217,4 +1218,132 @@ async fn attachments_are_private_inert_and_bounded(srv: &TestServer) {
             .status(),
         400
     );
+}
+
+async fn saved_replies_and_merging_duplicates(srv: &TestServer) {
+    let agent = srv.sign_in("agent@example.com").await;
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let tech2 = srv.sign_in("tech2@acme.example").await;
+    let save = |cookie: String, title: &'static str, body: &'static str| async move {
+        srv.call(
+            "save_canned_reply",
+            Some(&cookie),
+            &[("title", title), ("body", body)],
+        )
+        .await
+    };
+    assert_eq!(save(tech1.clone(), "Logs", "Send logs").await.status(), 403);
+    assert_eq!(save(agent.clone(), "", "Send logs").await.status(), 400);
+    let res = save(
+        agent.clone(),
+        "Ask for logs",
+        "Please attach `journalctl -u portico` output.",
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let canned: i32 = res.json().await.unwrap();
+    assert_eq!(
+        save(agent.clone(), "Ask for logs", "again").await.status(),
+        400,
+        "titles are unique"
+    );
+
+    let t = open(srv, &tech1, "Crash on start", "2").await;
+    let ts = t.to_string();
+    let cs = canned.to_string();
+    let res = srv
+        .call(
+            "add_comment",
+            Some(&agent),
+            &[("ticket_id", &ts), ("body", ""), ("canned_id", &cs)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let view: Value = load(srv, Some(&tech1), t).await.json().await.unwrap();
+    let last = view["comments"].as_array().unwrap().last().unwrap()["body_html"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        last.contains("<code>journalctl -u portico</code>"),
+        "{last}"
+    );
+    let res = srv
+        .call(
+            "add_comment",
+            Some(&tech1),
+            &[("ticket_id", &ts), ("body", "x"), ("canned_id", &cs)],
+        )
+        .await;
+    assert_eq!(res.status(), 400, "saved replies are for staff");
+
+    // tech2 opened the same problem: merged into tech1's ticket.
+    let dup = open(srv, &tech2, "Crash on start (me too)", "2").await;
+    assert_eq!(
+        comment(srv, &tech2, dup, "DUP-COMMENT same here", &[])
+            .await
+            .status(),
+        200
+    );
+    let ds = dup.to_string();
+    let globex = srv.sign_in("main@globex.example").await;
+    let foreign = open(srv, &globex, "Globex thing", "4").await.to_string();
+    for (into, who, want) in [
+        (ds.as_str(), &agent, 400),      // into itself
+        (foreign.as_str(), &agent, 400), // another organization
+        ("abc", &agent, 400),
+        (ts.as_str(), &tech2, 403), // customers do not merge
+    ] {
+        let res = srv
+            .call(
+                "merge_ticket",
+                Some(who),
+                &[("ticket_id", &ds), ("into", into)],
+            )
+            .await;
+        assert_eq!(res.status(), want, "into {into}");
+    }
+    let res = srv
+        .call(
+            "merge_ticket",
+            Some(&agent),
+            &[("ticket_id", &ds), ("into", &format!("#{t}"))],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        ticket::Entity::find_by_id(dup)
+            .one(&srv.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "closed"
+    );
+    // tech2 now follows the surviving ticket and sees the whole conversation.
+    let view = load(srv, Some(&tech2), t).await;
+    assert_eq!(view.status(), 200);
+    let text = view.text().await.unwrap();
+    assert!(
+        text.contains("DUP-COMMENT") && text.contains("was merged into this one"),
+        "{text}"
+    );
+    assert!(event_kinds(srv, t).await.contains(&"merged".to_string()));
+    let res = srv
+        .call(
+            "merge_ticket",
+            Some(&agent),
+            &[("ticket_id", &ds), ("into", &ts)],
+        )
+        .await;
+    assert_eq!(res.status(), 400, "a closed ticket is not merged again");
+
+    let res = srv
+        .call("delete_canned_reply", Some(&agent), &[("canned_id", &cs)])
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = srv
+        .call("delete_canned_reply", Some(&agent), &[("canned_id", &cs)])
+        .await;
+    assert_eq!(res.status(), 404);
 }

@@ -164,6 +164,8 @@ pub struct TicketView {
     pub assignees: Vec<(i32, String)>,
     /// The largest attachment accepted, in MB.
     pub attachment_max_mb: u64,
+    /// Staff: saved replies to answer with, (id, title).
+    pub canned: Vec<(i32, String)>,
 }
 
 /// What a live page updates besides new comments.
@@ -207,11 +209,47 @@ pub async fn load_ticket(ticket_id: i32) -> Result<TicketView, AppError> {
 #[server(prefix = "/api", endpoint = "add_comment")]
 pub async fn add_comment(
     ticket_id: i32,
-    body: String,
+    #[server(default)] body: String,
     internal: Option<String>,
     status: Option<String>,
+    canned_id: Option<String>,
 ) -> Result<(), AppError> {
-    ssr::add_comment(ticket_id, body, internal.is_some(), status).await
+    // An empty choice in the form means no saved reply.
+    let canned_id =
+        match canned_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(v.parse::<i32>().map_err(|_| {
+                AppError::invalid("canned_id", "Choose a saved reply from the list.")
+            })?),
+        };
+    ssr::add_comment(ticket_id, body, internal.is_some(), status, canned_id).await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannedReplyView {
+    pub id: i32,
+    pub title: String,
+    pub body: String,
+}
+
+#[server(prefix = "/api", endpoint = "list_canned_replies")]
+pub async fn list_canned_replies() -> Result<Vec<CannedReplyView>, AppError> {
+    ssr::list_canned_replies().await
+}
+
+#[server(prefix = "/api", endpoint = "save_canned_reply")]
+pub async fn save_canned_reply(title: String, body: String) -> Result<i32, AppError> {
+    ssr::save_canned_reply(title, body).await
+}
+
+#[server(prefix = "/api", endpoint = "delete_canned_reply")]
+pub async fn delete_canned_reply(canned_id: i32) -> Result<(), AppError> {
+    ssr::delete_canned_reply(canned_id).await
+}
+
+#[server(prefix = "/api", endpoint = "merge_ticket")]
+pub async fn merge_ticket(ticket_id: i32, into: String) -> Result<(), AppError> {
+    ssr::merge_ticket(ticket_id, into).await
 }
 
 #[server(prefix = "/api", endpoint = "assign_ticket")]

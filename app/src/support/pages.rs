@@ -38,6 +38,11 @@ fn Done() -> impl IntoView {
             Some("severity") => Some("Severity changed."),
             Some("follower") => Some("Follower added."),
             Some("attached") => Some("File attached."),
+            Some("merged") => {
+                Some("Tickets merged: the duplicate is closed and its conversation is here.")
+            }
+            Some("canned") => Some("Saved reply added."),
+            Some("canned-deleted") => Some("Saved reply deleted."),
             _ => q
                 .get("opened")
                 .map(|_| "Ticket opened. We will answer within your SLA."),
@@ -274,6 +279,8 @@ pub fn TicketPage() -> impl IntoView {
     let assign = ServerAction::<AssignTicket>::new();
     let severity = ServerAction::<ChangeSeverity>::new();
     let follow = ServerAction::<AddFollower>::new();
+    let merge = ServerAction::<MergeTicket>::new();
+    let m_err = last_error(merge);
     let (c_err, a_err, s_err, f_err) = (
         last_error(comment),
         last_error(assign),
@@ -316,9 +323,19 @@ pub fn TicketPage() -> impl IntoView {
                                         <FormError error=c_err/>
                                         <div class="field">
                                             <label for="c-body">"Comment (Markdown)"</label>
-                                            <textarea id="c-body" name="body" rows="6" required=true></textarea>
+                                            <textarea id="c-body" name="body" rows="6" required=!staff></textarea>
                                             <FieldError message=field_of(c_err, "body")/>
                                         </div>
+                                        {(staff && !t.canned.is_empty()).then(|| view! {
+                                            <div class="field">
+                                                <label for="c-canned">"Add a saved reply"</label>
+                                                <select id="c-canned" name="canned_id">
+                                                    <option value="">"None"</option>
+                                                    {t.canned.iter().map(|(cid, title)| view! { <option value=cid.to_string()>{title.clone()}</option> }).collect_view()}
+                                                </select>
+                                                <FieldError message=field_of(c_err, "canned_id")/>
+                                            </div>
+                                        })}
                                         {staff.then(|| view! {
                                             <div class="choice">
                                                 <input type="checkbox" id="c-internal" name="internal"/>
@@ -381,6 +398,16 @@ pub fn TicketPage() -> impl IntoView {
                                             {t.assignees.iter().map(|(uid, name)| view! { <option value=uid.to_string()>{name.clone()}</option> }).collect_view()}
                                         </select>
                                         <button type="submit">"Assign"</button>
+                                    </ActionForm>
+                                </details>
+                                <details class="card">
+                                    <summary>"Merge into another ticket (duplicate)"</summary>
+                                    <ActionForm action=merge attr:class="stack" attr:novalidate="">
+                                        <input type="hidden" name="ticket_id" value=id/>
+                                        <FormError error=m_err/>
+                                        <p>"This ticket's conversation moves to the other ticket, its requester follows it, and this one closes."</p>
+                                        <TextField name="into" label="Number of the ticket to keep" error=field_of(m_err, "into") required=true/>
+                                        <button type="submit" class="danger">"Confirm: merge into that ticket"</button>
                                     </ActionForm>
                                 </details>
                                 <details class="card">
@@ -538,4 +565,59 @@ fn follow(
         live.set(false);
         source.close();
     });
+}
+
+/// Saved replies staff answer with (`/staff/canned`).
+#[component]
+pub fn CannedRepliesPage() -> impl IntoView {
+    let save = ServerAction::<SaveCannedReply>::new();
+    let delete = ServerAction::<DeleteCannedReply>::new();
+    let data = Resource::new(
+        move || (save.version().get(), delete.version().get()),
+        |_| list_canned_replies(),
+    );
+    let error = last_error(save);
+    view! {
+        <Title text="Saved replies"/>
+        <h1>"Saved replies"</h1>
+        <Done/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"No saved replies yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="canned">
+                            {list.into_iter().map(|c| view! {
+                                <li class="card">
+                                    <h2>{c.title.clone()}</h2>
+                                    <p class="pre">{c.body}</p>
+                                    <details>
+                                        <summary>{format!("Delete “{}”…", c.title)}</summary>
+                                        <ActionForm action=delete>
+                                            <input type="hidden" name="canned_id" value=c.id/>
+                                            <button type="submit" class="danger">"Confirm: delete"</button>
+                                        </ActionForm>
+                                    </details>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="card" aria-labelledby="new-canned">
+            <h2 id="new-canned">"Add a saved reply"</h2>
+            <ActionForm action=save attr:class="stack" attr:novalidate="">
+                <FormError error=error/>
+                <TextField name="title" label="Title" error=field_of(error, "title") required=true/>
+                <div class="field">
+                    <label for="cr-body">"Reply (Markdown)"</label>
+                    <textarea id="cr-body" name="body" rows="6" required=true></textarea>
+                    <FieldError message=field_of(error, "body")/>
+                </div>
+                <button type="submit" class="primary">"Save reply"</button>
+            </ActionForm>
+        </section>
+    }
 }
