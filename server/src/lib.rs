@@ -256,6 +256,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     app::support::live::start_listener(state.clone());
+    let live = state.live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open live pages would hold the graceful shutdown forever.
+        live.close();
+    };
     let app = router(state);
     axum::serve(
         listener,

@@ -617,6 +617,51 @@ async fn solved_tickets_reopen_on_a_reply_and_close_later(srv: &TestServer) {
             .status(),
         200
     );
+    // Staff reopen it themselves: the resolution clock is owed (and running) again.
+    assert_eq!(
+        comment(
+            srv,
+            &agent,
+            t,
+            "Reopening: regression found",
+            &[("status", "open")]
+        )
+        .await
+        .status(),
+        200
+    );
+    let resolution = slas(srv, t)
+        .await
+        .into_iter()
+        .find(|s| s.target == "resolution")
+        .unwrap();
+    assert!(resolution.fulfilled_at.is_none() && resolution.due_at.is_some());
+    assert_eq!(
+        comment(srv, &agent, t, "Solved again", &[("status", "solved")])
+            .await
+            .status(),
+        200
+    );
+    // An internal note that solves a fresh ticket meets no response target.
+    let quiet = open(srv, &tech1, "Quiet", "4").await;
+    assert_eq!(
+        comment(
+            srv,
+            &agent,
+            quiet,
+            "dup of something",
+            &[("internal", "on"), ("status", "solved")]
+        )
+        .await
+        .status(),
+        200
+    );
+    let first = slas(srv, quiet)
+        .await
+        .into_iter()
+        .find(|s| s.target == "first_response")
+        .unwrap();
+    assert!(first.fulfilled_at.is_none(), "no customer was answered");
     // Closed after the configured days.
     let mut a = ticket::Entity::find_by_id(t)
         .one(&srv.state.db)

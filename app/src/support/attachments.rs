@@ -52,6 +52,24 @@ pub fn clean_name(raw: &str) -> String {
     }
 }
 
+/// Removes a stored file unless kept: an upload abandoned half-way (client
+/// gone, database error) leaves nothing behind.
+struct Pending(Option<PathBuf>);
+
+impl Pending {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 fn dir(state: &AppState) -> PathBuf {
     state.settings.data_dir.join("attachments")
 }
@@ -103,6 +121,7 @@ pub async fn upload(
         let limit = state.settings.attachment_max_bytes;
         let mut internal = false;
         let mut stored: Option<(String, String, u64, String)> = None;
+        let mut pending: Option<Pending> = None;
         tokio::fs::create_dir_all(dir(&state)).await.map_err(|e| {
             tracing::error!(error = %e, "attachment directory");
             AppError::Internal
@@ -123,6 +142,7 @@ pub async fn upload(
                         hex::encode(b)
                     };
                     let path = dir(&state).join(&storage);
+                    pending = Some(Pending(Some(path.clone())));
                     let mut file = tokio::fs::File::create(&path).await.map_err(|e| {
                         tracing::error!(error = %e, "attachment file");
                         AppError::Internal
@@ -201,6 +221,9 @@ pub async fn upload(
         .insert(&txn)
         .await?;
         txn.commit().await?;
+        if let Some(p) = pending {
+            p.keep();
+        }
         super::live::publish(&state, t.id).await;
         Ok::<_, AppError>((t.id, a.id, staff))
     }
@@ -244,18 +267,32 @@ pub async fn download(
             .await?
             .filter(|a| staff || !a.internal)
             .ok_or(AppError::NotFound)?;
-        let bytes = tokio::fs::read(dir(&state).join(&a.storage_name))
+        let file = tokio::fs::File::open(dir(&state).join(&a.storage_name))
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, attachment = a.id, "attachment file missing");
                 AppError::NotFound
             })?;
-        Ok::<_, AppError>((a, bytes))
+        Ok::<_, AppError>((a, file))
     }
     .await;
     match result {
-        Ok((a, bytes)) => {
-            let mut res = Response::new(Body::from(bytes));
+        Ok((a, file)) => {
+            // Streamed in 64 KB pieces: a large file is never held in memory.
+            let chunks = futures::stream::unfold(file, |mut f| async move {
+                use tokio::io::AsyncReadExt as _;
+                let mut buf = vec![0u8; 64 * 1024];
+                match f.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok::<_, std::io::Error>(buf), f))
+                    }
+                    Err(e) => Some((Err(e), f)),
+                }
+            });
+            let mut res = Response::new(Body::from_stream(chunks));
+            h_len(&mut res, a.size_bytes);
             let h = res.headers_mut();
             h.insert(
                 header::CONTENT_TYPE,
@@ -294,6 +331,12 @@ pub async fn download(
             res
         }
         Err(e) => error(e),
+    }
+}
+
+fn h_len(res: &mut Response, len: i64) {
+    if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+        res.headers_mut().insert(header::CONTENT_LENGTH, v);
     }
 }
 

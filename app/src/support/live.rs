@@ -36,17 +36,26 @@ const RECHECK: Duration = Duration::from_secs(15);
 /// This process's fan-out of ticket changes.
 pub struct Bus {
     tx: broadcast::Sender<i32>,
+    /// Turns true when the server shuts down: open streams end (browsers
+    /// reconnect to the next server with the last id they saw).
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Bus {
     fn default() -> Self {
         Bus {
             tx: broadcast::channel(4096).0,
+            closing: tokio::sync::watch::channel(false).0,
         }
     }
 }
 
 impl Bus {
+    /// Ends every open stream (graceful shutdown waits for them otherwise).
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<i32> {
         self.tx.subscribe()
     }
@@ -154,6 +163,8 @@ pub async fn events(
         staff,
         last,
         rx: state.live.subscribe(),
+        closing: state.live.closing.subscribe(),
+        sent: std::collections::BTreeSet::new(),
         pending: VecDeque::new(),
         snapshot: None,
         started: false,
@@ -180,6 +191,10 @@ struct Live {
     staff: bool,
     last: i32,
     rx: broadcast::Receiver<i32>,
+    closing: tokio::sync::watch::Receiver<bool>,
+    /// Comment ids sent lately: a comment whose id was taken before a later
+    /// one but committed after it is still sent, and nothing twice.
+    sent: std::collections::BTreeSet<i32>,
     pending: VecDeque<Event>,
     snapshot: Option<String>,
     started: bool,
@@ -192,17 +207,40 @@ impl Live {
     async fn refresh(&mut self) -> bool {
         match check(&self.state, &self.token, self.id).await {
             Ok(staff) => self.staff = staff,
-            Err(_) => {
+            Err(AppError::Unauthenticated | AppError::Forbidden | AppError::NotFound) => {
                 self.pending
                     .push_back(Event::default().event("end").data("access ended"));
                 return false;
             }
+            // A passing database hiccup: keep the stream, look again next time.
+            Err(e) => {
+                tracing::warn!(error = %e, "live access check failed; retrying later");
+                return true;
+            }
         }
         let db = &self.state.db;
-        match comments_after(db, self.id, self.last, self.staff).await {
+        // Look a little below the last id sent: ids are taken at insert but
+        // seen at commit, so a lower id can appear after a higher one.
+        let from = self
+            .sent
+            .first()
+            .map_or(self.last, |lowest| lowest - 1)
+            .min(self.last);
+        match comments_after(db, self.id, from, self.staff).await {
             Ok(comments) => {
                 for c in comments {
-                    self.last = c.id;
+                    if c.id <= self.last && self.sent.contains(&c.id) {
+                        continue;
+                    }
+                    if c.id <= self.last && self.sent.first().is_none_or(|lowest| c.id < *lowest) {
+                        // Older than anything this stream tracks: the page has it.
+                        continue;
+                    }
+                    self.sent.insert(c.id);
+                    while self.sent.len() > 64 {
+                        self.sent.pop_first();
+                    }
+                    self.last = self.last.max(c.id);
                     if let Ok(json) = serde_json::to_string(&c) {
                         self.pending.push_back(
                             Event::default()
@@ -253,6 +291,7 @@ fn stream(live: Live) -> impl Stream<Item = Result<Event, Infallible>> {
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = live.recheck.tick() => true,
+                _ = live.closing.changed() => return None,
             };
             if changed {
                 live.ended = !live.refresh().await;

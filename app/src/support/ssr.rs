@@ -12,7 +12,7 @@ use entity::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::sla::{self, BusinessHours, Calendar, Run};
@@ -222,6 +222,21 @@ async fn start_clock(
         false,
     )
     .await
+}
+
+/// A solved ticket reopens: its resolution target is owed again (paused
+/// until `resume_clocks` starts a new run).
+async fn reopen_resolution(txn: &DatabaseTransaction, ticket_id: i32) -> Result<(), AppError> {
+    ticket_sla::Entity::update_many()
+        .col_expr(
+            ticket_sla::Column::FulfilledAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(ticket_sla::Column::TicketId.eq(ticket_id))
+        .filter(ticket_sla::Column::Target.eq("resolution"))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 async fn open_clocks(
@@ -789,7 +804,7 @@ pub async fn open_ticket(f: TicketForm) -> Result<i32, AppError> {
         &txn,
         t.id,
         "opened",
-        &actor.email,
+        &actor.name,
         Some(format!("severity {severity}")),
         false,
     )
@@ -911,6 +926,19 @@ pub async fn add_comment(
     }
     let now = Utc::now();
     let txn = begin_write(&state.db).await?;
+    // Decide on the ticket as it is now, holding it until commit (PostgreSQL
+    // row lock; SQLite's IMMEDIATE transaction already serialises writers).
+    let t = ticket::Entity::find_by_id(t.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if t.status == "closed" {
+        return Err(AppError::invalid(
+            "body",
+            "This ticket is closed. Open a new ticket and mention this one.",
+        ));
+    }
     ticket_comment::ActiveModel {
         ticket_id: Set(t.id),
         author_user_id: Set(Some(actor.user_id)),
@@ -930,7 +958,7 @@ pub async fn add_comment(
             &t,
             &["first_response", "next_response"],
             now,
-            &actor.email,
+            &actor.name,
         )
         .await?;
         if t.status == "new" {
@@ -941,18 +969,9 @@ pub async fn add_comment(
         if matches!(t.status.as_str(), "waiting" | "solved") {
             next_status = "open".into();
             if t.status == "solved" {
-                // Reopened: the resolution clock runs again.
-                ticket_sla::Entity::update_many()
-                    .col_expr(
-                        ticket_sla::Column::FulfilledAt,
-                        Expr::value(Option::<DateTime<Utc>>::None),
-                    )
-                    .filter(ticket_sla::Column::TicketId.eq(t.id))
-                    .filter(ticket_sla::Column::Target.eq("resolution"))
-                    .exec(&txn)
-                    .await?;
+                reopen_resolution(&txn, t.id).await?;
             }
-            resume_clocks(&txn, &t, now, &actor.email).await?;
+            resume_clocks(&txn, &t, now, &actor.name).await?;
         }
         // A customer reply after a staff answer starts the next-response clock.
         let answered = ticket_sla::Entity::find()
@@ -981,21 +1000,24 @@ pub async fn add_comment(
         }
     }
     if let Some(s) = status {
+        if t.status == "solved" && s != "solved" {
+            // Staff reopen: the resolution clock is owed again.
+            reopen_resolution(&txn, t.id).await?;
+        }
         match s.as_str() {
-            "waiting" => pause_clocks(&txn, &t, now, &actor.email).await?,
+            "waiting" => pause_clocks(&txn, &t, now, &actor.name).await?,
             "solved" => {
-                fulfil(
-                    &txn,
-                    &t,
-                    &["first_response", "next_response", "resolution"],
-                    now,
-                    &actor.email,
-                )
-                .await?
+                // An internal note solves the ticket but answers nobody.
+                let targets: &[&str] = if internal {
+                    &["resolution"]
+                } else {
+                    &["first_response", "next_response", "resolution"]
+                };
+                fulfil(&txn, &t, targets, now, &actor.name).await?
             }
             _ => {
-                if t.status == "waiting" {
-                    resume_clocks(&txn, &t, now, &actor.email).await?;
+                if matches!(t.status.as_str(), "waiting" | "solved") {
+                    resume_clocks(&txn, &t, now, &actor.name).await?;
                 }
             }
         }
@@ -1008,7 +1030,7 @@ pub async fn add_comment(
             &txn,
             t.id,
             "status",
-            &actor.email,
+            &actor.name,
             Some(format!("{} → {}", t.status, next_status)),
             false,
         )
@@ -1028,11 +1050,20 @@ pub async fn add_comment(
             .map(|f| f.contact_id)
             .collect();
         ids.push(t.requester_contact_id);
+        let active_contacts = contact::Entity::find()
+            .filter(contact::Column::OrganizationId.eq(t.organization_id))
+            .filter(contact::Column::Active.eq(true))
+            .count(&txn)
+            .await?;
         for c in contact::Entity::find()
             .filter(contact::Column::Id.is_in(ids))
             .filter(contact::Column::Active.eq(true))
             .all(&txn)
             .await?
+            .into_iter()
+            // Only people who can still open the ticket: Technical Contacts,
+            // or a Main Contact who is the sole contact.
+            .filter(|c| c.is_technical || (c.is_main && active_contacts == 1))
         {
             enqueue(
                 &txn,
@@ -1090,7 +1121,7 @@ pub async fn assign_ticket(id: i32, assignee: String) -> Result<(), AppError> {
         &txn,
         t.id,
         "assigned",
-        &actor.email,
+        &actor.name,
         Some(
             target
                 .as_ref()
@@ -1141,10 +1172,14 @@ pub async fn change_severity(id: i32, severity: String, reason: String) -> Resul
             let runs = runs_of(&s);
             let cal = calendar(&txn, &t2, target.around_the_clock).await?;
             let due = sla::due(&cal, &runs, Duration::minutes(i64::from(minutes)), now);
+            // The new target decides afresh whether it is breached or near.
+            let breached = s.breached_at.filter(|_| due.is_some_and(|d| d <= now));
             let mut a = s.into_active_model();
             a.minutes = Set(minutes);
             a.around_the_clock = Set(target.around_the_clock);
             a.due_at = Set(due);
+            a.breached_at = Set(breached);
+            a.warned_at = Set(None);
             a.update(&txn).await?;
         }
     }
@@ -1152,7 +1187,7 @@ pub async fn change_severity(id: i32, severity: String, reason: String) -> Resul
         &txn,
         t.id,
         "severity",
-        &actor.email,
+        &actor.name,
         Some(format!("{} → {}", t.severity, severity)),
         false,
     )
@@ -1161,7 +1196,7 @@ pub async fn change_severity(id: i32, severity: String, reason: String) -> Resul
         &txn,
         t.id,
         "severity.reason",
-        &actor.email,
+        &actor.name,
         Some(reason),
         true,
     )
@@ -1205,7 +1240,7 @@ pub async fn add_follower(id: i32, contact_id: i32) -> Result<(), AppError> {
     )
     .exec_without_returning(&txn)
     .await?;
-    event(&txn, t.id, "follower", &actor.email, Some(c.name), false).await?;
+    event(&txn, t.id, "follower", &actor.name, Some(c.name), false).await?;
     txn.commit().await?;
     super::live::publish(&state, t.id).await;
     redirect_back_with("done=follower");
@@ -1381,7 +1416,7 @@ pub async fn merge_ticket(id: i32, into: String) -> Result<(), AppError> {
         &txn,
         t.id,
         "merged",
-        &actor.email,
+        &actor.name,
         Some(format!("into #{}", target.id)),
         false,
     )
@@ -1390,7 +1425,7 @@ pub async fn merge_ticket(id: i32, into: String) -> Result<(), AppError> {
         &txn,
         target.id,
         "merged",
-        &actor.email,
+        &actor.name,
         Some(format!("#{} merged in", t.id)),
         false,
     )
@@ -1431,6 +1466,9 @@ pub async fn sweep(state: &AppState, close_after: Duration) -> Result<usize, App
                 .col_expr(ticket_sla::Column::BreachedAt, Expr::value(Some(now)))
                 .filter(ticket_sla::Column::Id.eq(s.id))
                 .filter(ticket_sla::Column::BreachedAt.is_null())
+                // Not met or paused since it was read.
+                .filter(ticket_sla::Column::FulfilledAt.is_null())
+                .filter(ticket_sla::Column::DueAt.lte(now))
                 .exec(&txn)
                 .await?;
             if claimed.rows_affected == 1 {
@@ -1471,7 +1509,7 @@ pub async fn sweep(state: &AppState, close_after: Duration) -> Result<usize, App
                 touched += 1;
                 changed.push(t.id);
             }
-        } else if s.warned_at.is_none() {
+        } else if s.warned_at.is_none() && s.breached_at.is_none() {
             let cal = calendar(&txn, &t, s.around_the_clock).await?;
             let used = sla::elapsed(&cal, &runs_of(&s), now);
             if used * 4 >= Duration::minutes(i64::from(s.minutes)) * 3 {
