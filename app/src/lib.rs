@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/tickets") view=support::pages::StaffTicketsPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/tickets/:id") view=support::pages::TicketPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/canned") view=support::pages::CannedRepliesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/inbound") view=support::pages::HeldMailPage ssr=SsrMode::Async/>
                     <Route path=path!("/billing") view=billing::pages::BillingHome ssr=SsrMode::Async/>
                     <Route path=path!("/billing/documents/:id") view=billing::pages::CustomerDocumentPage ssr=SsrMode::Async/>
                     <Route path=path!("/d/:id") view=billing::pages::LinkDocumentPage ssr=SsrMode::Async/>

@@ -15,6 +15,7 @@ pub mod document_counter;
 pub mod document_event;
 pub mod document_line;
 pub mod document_link;
+pub mod inbound_message;
 pub mod level;
 pub mod order;
 pub mod organization;

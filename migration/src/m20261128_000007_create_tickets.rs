@@ -193,11 +193,29 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(InboundMessages::Table)
+                    .if_not_exists()
+                    .col(pk_auto(InboundMessages::Id))
+                    .col(string_len(InboundMessages::FromAddr, 320))
+                    .col(string_len(InboundMessages::Subject, 300))
+                    .col(text(InboundMessages::Body))
+                    .col(string_len_null(InboundMessages::MessageId, 300))
+                    .col(string_len(InboundMessages::Outcome, 16))
+                    .col(integer_null(InboundMessages::TicketId))
+                    .col(text_null(InboundMessages::Reason))
+                    .col(timestamp_with_time_zone(InboundMessages::ReceivedAt))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            InboundMessages::Table.into_iden(),
             CannedReplies::Table.into_iden(),
             TicketAttachments::Table.into_iden(),
             TicketEvents::Table.into_iden(),
@@ -310,4 +328,18 @@ enum CannedReplies {
     Body,
     CreatedBy,
     CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum InboundMessages {
+    Table,
+    Id,
+    FromAddr,
+    Subject,
+    Body,
+    MessageId,
+    Outcome,
+    TicketId,
+    Reason,
+    ReceivedAt,
 }

@@ -25,6 +25,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// File one e-mail message (RFC 5322, read from standard input) as mail
+    /// to the support address: a new ticket, a comment, or held for review.
+    IngestMail,
     /// Create a staff account, or reset its password and role. The password is
     /// read from the terminal, or from standard input when it is not a terminal.
     CreateStaff {
@@ -160,6 +163,23 @@ pub struct Config {
     /// Proposal number prefix.
     #[arg(long, env = "PORTICO_PROPOSAL_PREFIX", default_value = "PRO", value_parser = number_prefix, global = true)]
     pub proposal_prefix: String,
+
+    /// Listen for mail to the support address on this port (SMTP). Off when unset.
+    #[arg(long, env = "PORTICO_INBOUND_SMTP_PORT", global = true)]
+    pub inbound_smtp_port: Option<u16>,
+
+    /// Address the inbound SMTP listener binds to.
+    #[arg(
+        long,
+        env = "PORTICO_INBOUND_SMTP_BIND",
+        default_value = "127.0.0.1",
+        global = true
+    )]
+    pub inbound_smtp_bind: std::net::IpAddr,
+
+    /// The support address: the only recipient the listener accepts (any when unset).
+    #[arg(long, env = "PORTICO_SUPPORT_ADDRESS", global = true)]
+    pub support_address: Option<String>,
 
     /// Largest ticket attachment accepted, in MB.
     #[arg(

@@ -1,6 +1,7 @@
 //! The Portico server: configuration, state, router, and start-up.
 
 pub mod config;
+pub mod inbound_smtp;
 pub mod mailer;
 pub mod security;
 pub mod seed;

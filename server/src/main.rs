@@ -55,6 +55,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CreateStaff { email, role, name } => {
             create_staff(&config, email, role, name).await
         }
+        Command::IngestMail => {
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut raw)?;
+            let db = open(&config).await?;
+            let state = server::state(&config, db);
+            let outcome = app::support::inbound::ingest(&state, &raw)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{outcome}");
+            Ok(())
+        }
         Command::Serve => {
             anyhow::ensure!(
                 config.invoice_prefix != config.estimate_prefix
@@ -79,6 +90,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::time::Duration::from_secs(config.scheduler_seconds),
                 mail_worker.subscribe(),
             );
+            if let Some(port) = config.inbound_smtp_port {
+                let addr = std::net::SocketAddr::new(config.inbound_smtp_bind, port);
+                let smtp = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for mail on {addr}"))?;
+                tokio::spawn(server::inbound_smtp::serve(
+                    smtp,
+                    state.clone(),
+                    config.support_address.as_ref().map(|a| a.to_lowercase()),
+                ));
+                println!("Receiving support mail on {addr}");
+            }
             println!("Portico is running at {}", config.base_url());
             if config.demo {
                 println!("Demo logins (password: {}):", server::seed::DEMO_PASSWORD);

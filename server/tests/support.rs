@@ -8,7 +8,9 @@ mod common;
 use std::time::Duration;
 
 use common::{contact_id, mail_to, org_id, outbox, Backend, TestServer};
-use entity::{ticket, ticket_attachment, ticket_event, ticket_sla};
+use entity::{
+    inbound_message, ticket, ticket_attachment, ticket_comment, ticket_event, ticket_sla,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
@@ -26,6 +28,7 @@ db_tests!(
     live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see,
     attachments_are_private_inert_and_bounded,
     saved_replies_and_merging_duplicates,
+    mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the_rest,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -1391,4 +1394,171 @@ async fn saved_replies_and_merging_duplicates(srv: &TestServer) {
         .call("delete_canned_reply", Some(&agent), &[("canned_id", &cs)])
         .await;
     assert_eq!(res.status(), 404);
+}
+
+/// Sends one message with Debian's swaks (a real SMTP client).
+async fn swaks(port: u16, from: &str, to: &str, subject: &str, body: &str) -> bool {
+    tokio::process::Command::new("swaks")
+        .args([
+            "--server",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--from",
+            from,
+            "--to",
+            to,
+            "--header",
+            &format!("Subject: {subject}"),
+            "--body",
+            body,
+            "--silent",
+            "2",
+        ])
+        .status()
+        .await
+        .expect("swaks is installed by .ci/setup")
+        .success()
+}
+
+async fn inbound(srv: &TestServer) -> Vec<inbound_message::Model> {
+    inbound_message::Entity::find()
+        .order_by_asc(inbound_message::Column::Id)
+        .all(&srv.state.db)
+        .await
+        .unwrap()
+}
+
+async fn mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the_rest(
+    srv: &TestServer,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(server::inbound_smtp::serve(
+        listener,
+        srv.state.clone(),
+        Some("support@portico.example".into()),
+    ));
+    let to = "support@portico.example";
+
+    // A Technical Contact writes: a new ticket.
+    assert!(
+        swaks(
+            port,
+            "tech1@acme.example",
+            to,
+            "Printer on fire",
+            "It burns since 9:00."
+        )
+        .await
+    );
+    let t = ticket::Entity::find()
+        .filter(ticket::Column::Subject.eq("Printer on fire"))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .expect("a ticket from the mail");
+    assert!(t.description.contains("It burns since 9:00."));
+    assert_eq!(
+        slas(srv, t.id).await.len(),
+        2,
+        "the SLA applies to mailed tickets too"
+    );
+
+    // A reply with the ticket token in the subject: a comment, without the quoted history.
+    let subject = format!("Re: [#T-{}] Printer on fire", t.token);
+    assert!(
+        swaks(
+            port,
+            "tech1@acme.example",
+            to,
+            &subject,
+            "More smoke now.\n\nOn Monday, Support wrote:\n> old text"
+        )
+        .await
+    );
+    let comments = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(t.id))
+        .all(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].body, "More smoke now.");
+
+    // Strangers, colleagues without access to that ticket, and people without
+    // Support Portal access are held for staff, never dropped.
+    assert!(swaks(port, "stranger@evil.example", to, "Buy now", "spam").await);
+    assert!(swaks(port, "tech2@acme.example", to, &subject, "let me in").await);
+    assert!(
+        swaks(
+            port,
+            "main@acme.example",
+            to,
+            "Question",
+            "from the Main Contact"
+        )
+        .await
+    );
+    let msgs = inbound(srv).await;
+    let outcomes: Vec<&str> = msgs.iter().map(|m| m.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["ticket", "comment", "held", "held", "held"]);
+    assert!(msgs[2].reason.as_deref().unwrap().contains("unknown"));
+    assert_eq!(
+        ticket_comment::Entity::find()
+            .filter(ticket_comment::Column::TicketId.eq(t.id))
+            .all(&srv.state.db)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "tech2's reply did not reach the ticket"
+    );
+    // Other recipients are refused at RCPT.
+    assert!(
+        !swaks(
+            port,
+            "tech1@acme.example",
+            "billing@portico.example",
+            "x",
+            "y"
+        )
+        .await
+    );
+    // Staff see held mail; customers do not.
+    let admin = srv.sign_in("admin@example.com").await;
+    let held: Value = srv
+        .call("list_held_mail", Some(&admin), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(held.as_array().unwrap().len(), 3);
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    assert_eq!(
+        srv.call("list_held_mail", Some(&tech1), &[]).await.status(),
+        403
+    );
+    task.abort();
+
+    // The same path from the command line: `server ingest-mail < message.eml`.
+    let eml = "From: Tina Tech <tech1@acme.example>\r\nTo: support@portico.example\r\nSubject: From the CLI\r\nMessage-ID: <cli-1@acme.example>\r\n\r\nPiped in.\r\n";
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["--database-url", &srv.db_url, "ingest-mail"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(eml.as_bytes()).await.unwrap();
+    }
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("opened ticket #"));
+    let last = inbound(srv).await.pop().unwrap();
+    assert_eq!(
+        (last.outcome.as_str(), last.message_id.as_deref()),
+        ("ticket", Some("cli-1@acme.example"))
+    );
 }

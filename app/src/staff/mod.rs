@@ -76,6 +76,7 @@ pub fn StaffHome() -> impl IntoView {
             <ul>
                 <li><a href="/staff/tickets">"Tickets"</a></li>
                 <li><a href="/staff/canned">"Saved replies"</a></li>
+                <li><a href="/staff/inbound">"Mail held for review"</a></li>
                 <li><a href="/staff/orders/new">"Process an Order Form"</a></li>
                 <li><a href="/staff/billing">"Invoices, estimates and proposals"</a></li>
                 <li><a href="/staff/queue">"Requests from customers"</a></li>

@@ -4,6 +4,8 @@
 #[cfg(feature = "ssr")]
 pub mod attachments;
 #[cfg(feature = "ssr")]
+pub mod inbound;
+#[cfg(feature = "ssr")]
 pub mod live;
 #[cfg(feature = "ssr")]
 pub mod markdown;
@@ -269,4 +271,39 @@ pub async fn change_severity(
 #[server(prefix = "/api", endpoint = "add_follower")]
 pub async fn add_follower(ticket_id: i32, contact_id: i32) -> Result<(), AppError> {
     ssr::add_follower(ticket_id, contact_id).await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldMail {
+    pub id: i32,
+    pub from: String,
+    pub subject: String,
+    pub reason: String,
+    pub received_at: String,
+    pub body: String,
+}
+
+/// Mail to the support address that was held for staff review, newest first.
+#[server(prefix = "/api", endpoint = "list_held_mail")]
+pub async fn list_held_mail() -> Result<Vec<HeldMail>, AppError> {
+    use entity::inbound_message;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    crate::auth::ssr::require_staff(&[entity::StaffRole::Admin, entity::StaffRole::Agent])?;
+    let state = crate::auth::ssr::app_state()?;
+    Ok(inbound_message::Entity::find()
+        .filter(inbound_message::Column::Outcome.eq("held"))
+        .order_by_desc(inbound_message::Column::Id)
+        .limit(200)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| HeldMail {
+            id: m.id,
+            from: m.from_addr,
+            subject: m.subject,
+            reason: m.reason.unwrap_or_default(),
+            received_at: m.received_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            body: m.body.chars().take(2000).collect(),
+        })
+        .collect())
 }

@@ -621,3 +621,33 @@ pub fn CannedRepliesPage() -> impl IntoView {
         </section>
     }
 }
+
+/// Mail to the support address held for review (`/staff/inbound`).
+#[component]
+pub fn HeldMailPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| list_held_mail());
+    view! {
+        <Title text="Held mail"/>
+        <h1>"Mail held for review"</h1>
+        <p class="muted">"Messages to the support address that did not become a ticket or a comment: unknown senders, people without Support Portal access, replies to tickets the sender cannot see. The latest 200."</p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"Nothing held."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="mail-list">
+                            {list.into_iter().map(|m| view! {
+                                <li class="card">
+                                    <p><strong>{m.subject}</strong> " — " {m.from} " · " {m.received_at}</p>
+                                    <p class="muted">{format!("Held: {}", m.reason)}</p>
+                                    <details><summary>"Message"</summary><p class="pre">{m.body}</p></details>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -752,6 +752,21 @@ fn severity_of(s: &str) -> Result<i16, String> {
 
 pub async fn open_ticket(f: TicketForm) -> Result<i32, AppError> {
     let actor = require_actor()?;
+    let state = app_state()?;
+    let id = open_ticket_as(&state, &actor, f).await?;
+    if request_parts().is_ok_and(|p| is_plain_form_post(&p)) {
+        leptos_axum::redirect(&format!("/support/tickets/{id}?opened=1"));
+    }
+    Ok(id)
+}
+
+/// Opens a ticket for `actor` (a customer with Support Portal access): the
+/// page's form and mail to the support address both come here.
+pub async fn open_ticket_as(
+    state: &AppState,
+    actor: &Actor,
+    f: TicketForm,
+) -> Result<i32, AppError> {
     let me = actor.customer().cloned().ok_or(AppError::Forbidden)?;
     if !actor.can_use_support() {
         return Err(AppError::Forbidden);
@@ -771,7 +786,6 @@ pub async fn open_ticket(f: TicketForm) -> Result<i32, AppError> {
     else {
         return Err(AppError::Internal);
     };
-    let state = app_state()?;
     let now = Utc::now();
     let sub = subscription::Entity::find()
         .filter(subscription::Column::OrganizationId.eq(me.organization_id))
@@ -830,9 +844,6 @@ pub async fn open_ticket(f: TicketForm) -> Result<i32, AppError> {
         .await?;
     }
     txn.commit().await?;
-    if request_parts().is_ok_and(|p| is_plain_form_post(&p)) {
-        leptos_axum::redirect(&format!("/support/tickets/{}?opened=1", t.id));
-    }
     Ok(t.id)
 }
 
@@ -901,6 +912,23 @@ pub async fn add_comment(
         }
         None => body,
     };
+    post_comment(&state, &actor, t, staff, body, internal, status).await?;
+    redirect_back_with("done=comment");
+    Ok(())
+}
+
+/// Adds a comment by `actor` to ticket `t` (already checked visible), with
+/// every SLA, status, notification and live-page consequence. The page's
+/// form and replies by mail both come here.
+pub async fn post_comment(
+    state: &AppState,
+    actor: &Actor,
+    t: ticket::Model,
+    staff: bool,
+    body: String,
+    internal: bool,
+    status: Option<String>,
+) -> Result<(), AppError> {
     let body = validate::required_text("comment", &body, 50_000)
         .map_err(|m| AppError::invalid("body", m))?;
     if internal && !staff {
@@ -1067,7 +1095,7 @@ pub async fn add_comment(
         {
             enqueue(
                 &txn,
-                update_mail(&state, &t, &c.email, &c.name, &actor.name, &body, false),
+                update_mail(state, &t, &c.email, &c.name, &actor.name, &body, false),
             )
             .await?;
         }
@@ -1078,14 +1106,13 @@ pub async fn add_comment(
         } {
             enqueue(
                 &txn,
-                update_mail(&state, &t, &u.email, &u.name, &actor.name, &body, true),
+                update_mail(state, &t, &u.email, &u.name, &actor.name, &body, true),
             )
             .await?;
         }
     }
     txn.commit().await?;
-    super::live::publish(&state, t.id).await;
-    redirect_back_with("done=comment");
+    super::live::publish(state, t.id).await;
     Ok(())
 }
 
