@@ -87,3 +87,21 @@ test('open a ticket and comment without JavaScript @nojs', async ({ page }) => {
   await page.goto('/support');
   await expect(page.getByRole('link', { name: `#${id} No script here` })).toBeVisible();
 });
+
+test('an attachment uploads in the background (progress shown) and appears in the conversation without a reload', async ({ page }) => {
+  await signIn(page, 'tech1@acme.example');
+  await expect(page).toHaveURL(/\/support$/);
+  await openTicket(page, 'Upload with progress');
+  await expectHydrated(page);
+  await expect(page.locator('[data-live="true"]')).toHaveCount(1);
+  await page.evaluate(() => ((window as any).__portico_mark = 'same page'));
+  await page.getByLabel(/File \(up to 25 MB\)/).setInputFiles({
+    name: 'dump.bin',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.alloc(2 * 1024 * 1024, 7),
+  });
+  await page.getByRole('button', { name: 'Attach' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'File attached.' })).toBeVisible();
+  await expect(page.locator('.comments a', { hasText: 'dump.bin' })).toBeVisible({ timeout: 5_000 });
+  expect(await page.evaluate(() => (window as any).__portico_mark)).toBe('same page');
+});
