@@ -21,7 +21,7 @@ use http::{HeaderMap, StatusCode};
 use sea_orm::{ConnectionTrait, DbBackend};
 use tokio::sync::broadcast;
 
-use super::ssr::{comments_after, live_snapshot, visible};
+use super::ssr::{comments_after_except, live_snapshot, visible};
 use crate::auth::ssr::session;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -226,7 +226,7 @@ impl Live {
             .first()
             .map_or(self.last, |lowest| lowest - 1)
             .min(self.last);
-        match comments_after(db, self.id, from, self.staff).await {
+        match comments_after_except(db, self.id, from, self.staff, &self.sent).await {
             Ok(comments) => {
                 for c in comments {
                     if c.id <= self.last && self.sent.contains(&c.id) {

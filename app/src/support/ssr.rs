@@ -365,6 +365,17 @@ pub async fn comments_after<C: ConnectionTrait>(
     after: i32,
     staff: bool,
 ) -> Result<Vec<CommentView>, AppError> {
+    comments_after_except(db, id, after, staff, &Default::default()).await
+}
+
+/// Like [`comments_after`], leaving out (and not rendering) the ids in `skip`.
+pub async fn comments_after_except<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    after: i32,
+    staff: bool,
+    skip: &std::collections::BTreeSet<i32>,
+) -> Result<Vec<CommentView>, AppError> {
     let mut q = ticket_comment::Entity::find()
         .filter(ticket_comment::Column::TicketId.eq(id))
         .filter(ticket_comment::Column::Id.gt(after));
@@ -376,6 +387,7 @@ pub async fn comments_after<C: ConnectionTrait>(
         .all(db)
         .await?
         .into_iter()
+        .filter(|c| !skip.contains(&c.id))
         .map(|c| CommentView {
             id: c.id,
             author: c.author_name,
