@@ -7,8 +7,8 @@ mod common;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use common::{
-    activate, call_form, level_id, mail_to, order, org_id, outbox, session_cookie,
-    set_cookie_lines, token_in, TestServer, PASSWORD,
+    call_form, level_id, mail_to, order, org_id, outbox, session_cookie, set_cookie_lines,
+    token_in, TestServer,
 };
 use entity::{document, document_event, document_link, outbox_message, payment};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
@@ -936,53 +936,7 @@ async fn authorization_matrix(srv: &TestServer) {
     .await;
     assert_eq!(send(srv, &staff, globex_sent).await.status(), 200);
     let globex_sent = globex_sent.to_string();
-    // An Administrative Contact for Acme and a Technical Contact for Globex, activated.
-    for (main, role, name, email) in [
-        (
-            "main@acme.example",
-            "administrative",
-            "Ada Books",
-            "books@acme.example",
-        ),
-        (
-            "main@globex.example",
-            "technical",
-            "Gil Tech",
-            "techg@globex.example",
-        ),
-    ] {
-        let cookie = srv.sign_in(main).await;
-        let res = srv
-            .call(
-                "add_contact",
-                Some(&cookie),
-                &[
-                    ("role", role),
-                    ("name", name),
-                    ("email", email),
-                    ("phone", ""),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), 200);
-        let token = token_in(&mail_to(srv, email).await[0].body);
-        assert_eq!(activate(srv, &token, PASSWORD).await.status(), 200);
-    }
-    let people = [
-        "anonymous",
-        "admin@example.com",
-        "agent@example.com",
-        "billing@example.com",
-        "main@acme.example",
-        "tech1@acme.example",
-        "books@acme.example",
-        "main@globex.example",
-        "techg@globex.example",
-    ];
-    let mut cookies = vec![None];
-    for p in &people[1..] {
-        cookies.push(Some(srv.sign_in(p).await));
-    }
+    let (people, cookies) = common::matrix_people(srv).await;
     //          anon admin agent billing main-A tech-A admin-A main-G tech-G
     type Case<'a> = (&'a str, Vec<(&'a str, String)>, [u16; 9]);
     let cases: Vec<Case> = vec![

@@ -654,53 +654,7 @@ async fn authorization_matrix(srv: &TestServer) {
     let acme = org_id(srv, "Acme Corp").await.to_string();
     let globex_main = contact_id(srv, "main@globex.example").await.to_string();
     let acme_tech2 = contact_id(srv, "tech2@acme.example").await.to_string();
-    // An Administrative Contact for Acme and a Technical Contact for Globex, activated.
-    for (main, role, name, email) in [
-        (
-            "main@acme.example",
-            "administrative",
-            "Ada Books",
-            "books@acme.example",
-        ),
-        (
-            "main@globex.example",
-            "technical",
-            "Gil Tech",
-            "techg@globex.example",
-        ),
-    ] {
-        let cookie = srv.sign_in(main).await;
-        let res = srv
-            .call(
-                "add_contact",
-                Some(&cookie),
-                &[
-                    ("role", role),
-                    ("name", name),
-                    ("email", email),
-                    ("phone", ""),
-                ],
-            )
-            .await;
-        assert_eq!(res.json::<String>().await.unwrap(), "Added");
-        let token = token_in(&mail_to(srv, email).await[0].body);
-        assert_eq!(activate(srv, &token, PASSWORD).await.status(), 200);
-    }
-    let people = [
-        "anonymous",
-        "admin@example.com",
-        "agent@example.com",
-        "billing@example.com",
-        "main@acme.example",
-        "tech1@acme.example",
-        "books@acme.example",
-        "main@globex.example",
-        "techg@globex.example",
-    ];
-    let mut cookies = vec![None];
-    for p in &people[1..] {
-        cookies.push(Some(srv.sign_in(p).await));
-    }
+    let (people, cookies) = common::matrix_people(srv).await;
     // Expected status per person, in the order of `people`:
     //          anon admin agent billing main-A tech-A admin-A main-G tech-G
     type Case<'a> = (&'a str, Vec<(&'a str, String)>, [u16; 9]);

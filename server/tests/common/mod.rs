@@ -527,3 +527,57 @@ pub async fn activate(srv: &TestServer, token: &str, pw: &str) -> reqwest::Respo
     )
     .await
 }
+
+/// The nine people of the authorization matrices, in this order:
+/// anonymous, the three staff roles, Acme's Main, Technical and (newly added)
+/// Administrative Contact, Globex's Main and (newly added) Technical Contact.
+/// Returns their names and session cookies (`None` for anonymous).
+pub async fn matrix_people(srv: &TestServer) -> ([&'static str; 9], Vec<Option<String>>) {
+    for (main, role, name, email) in [
+        (
+            "main@acme.example",
+            "administrative",
+            "Ada Books",
+            "books@acme.example",
+        ),
+        (
+            "main@globex.example",
+            "technical",
+            "Gil Tech",
+            "techg@globex.example",
+        ),
+    ] {
+        let cookie = srv.sign_in(main).await;
+        let res = srv
+            .call(
+                "add_contact",
+                Some(&cookie),
+                &[
+                    ("role", role),
+                    ("name", name),
+                    ("email", email),
+                    ("phone", ""),
+                ],
+            )
+            .await;
+        assert_eq!(res.json::<String>().await.unwrap(), "Added");
+        let token = token_in(&mail_to(srv, email).await[0].body);
+        assert_eq!(activate(srv, &token, PASSWORD).await.status(), 200);
+    }
+    let people = [
+        "anonymous",
+        "admin@example.com",
+        "agent@example.com",
+        "billing@example.com",
+        "main@acme.example",
+        "tech1@acme.example",
+        "books@acme.example",
+        "main@globex.example",
+        "techg@globex.example",
+    ];
+    let mut cookies = vec![None];
+    for p in &people[1..] {
+        cookies.push(Some(srv.sign_in(p).await));
+    }
+    (people, cookies)
+}
