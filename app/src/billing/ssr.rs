@@ -87,19 +87,6 @@ impl Access {
     }
 }
 
-/// The value of cookie `name` in `headers`.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-}
-
 fn doc_cookie_name(id: i32) -> String {
     format!("{DOC_COOKIE_PREFIX}{id}")
 }
@@ -110,7 +97,7 @@ async fn link_access<C: ConnectionTrait>(
     headers: &HeaderMap,
     id: i32,
 ) -> Result<Option<document_link::Model>, AppError> {
-    let Some(token) = cookie(headers, &doc_cookie_name(id)) else {
+    let Some(token) = session::cookie_from_headers(headers, &doc_cookie_name(id)) else {
         return Ok(None);
     };
     let now = Utc::now();
