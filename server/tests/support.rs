@@ -576,8 +576,45 @@ async fn breaches_are_recorded_and_escalated_and_assignees_warned(srv: &TestServ
         .unwrap();
     assert_eq!(list["rows"][0]["id"], t);
     assert_eq!(list["rows"][0]["breached"], true);
+    // Queues sort by the earliest running clock: due in an hour, then in three
+    // days, then tickets whose clocks are all paused.
+    let due_in = |id: i32, due: Option<chrono::Duration>| async move {
+        for s in slas(srv, id).await {
+            let mut a = s.into_active_model();
+            a.due_at = Set(due.map(|d| now + d));
+            a.update(&srv.state.db).await.unwrap();
+        }
+    };
+    let soon = open(srv, &tech1, "Due soon", "4").await;
+    let far = open(srv, &tech1, "Due in days", "4").await;
+    let paused = open(srv, &tech1, "Paused", "1").await;
+    due_in(soon, Some(chrono::Duration::hours(1))).await;
+    due_in(far, Some(chrono::Duration::days(3))).await;
+    due_in(paused, None).await;
+    let admin = &admin;
+    let ids = |queue: &'static str| async move {
+        let list: Value = srv
+            .call("list_tickets", Some(admin), &[("filter[queue]", queue)])
+            .await
+            .json()
+            .await
+            .unwrap();
+        list["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap() as i32)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("breaching").await, [t, soon]);
+    let all = ids("all").await;
+    let at = |id: i32| all.iter().position(|x| *x == id).unwrap();
+    assert!(
+        at(t) < at(soon) && at(soon) < at(far) && at(far) < at(paused),
+        "{all:?}"
+    );
     let mine: Value = srv
-        .call("list_tickets", Some(&admin), &[("filter[queue]", "mine")])
+        .call("list_tickets", Some(admin), &[("filter[queue]", "mine")])
         .await
         .json()
         .await

@@ -536,17 +536,49 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
         })?;
         q = q.filter(ticket::Column::OrganizationId.eq(id));
     }
-    // Sorted by what breaches first; the working set is bounded.
-    let tickets = q
-        .order_by_desc(ticket::Column::UpdatedAt)
-        .limit(2000)
-        .all(db)
-        .await?;
-    let ids: Vec<i32> = tickets.iter().map(|t| t.id).collect();
+    // What breaches first comes first: the earliest due time of the ticket's
+    // running SLA clocks (only running clocks have one), sorted and paged by
+    // the database; tickets without a running clock follow, latest first.
+    let next_due = {
+        use sea_orm::sea_query::{ExprTrait, Query};
+        Expr::SubQuery(
+            None,
+            Box::new(
+                Query::select()
+                    .expr(Expr::col((ticket_sla::Entity, ticket_sla::Column::DueAt)).min())
+                    .from(ticket_sla::Entity)
+                    .and_where(
+                        Expr::col((ticket_sla::Entity, ticket_sla::Column::TicketId))
+                            .equals((ticket::Entity, ticket::Column::Id)),
+                    )
+                    .to_owned()
+                    .into(),
+            ),
+        )
+    };
+    let now = Utc::now();
+    if breaching_only {
+        use sea_orm::sea_query::ExprTrait;
+        q = q.filter(next_due.clone().lt(now + Duration::hours(4)));
+    }
+    let total_rows = q.clone().count(db).await?;
+    let pages = total_rows.div_ceil(TICKET_PAGE_SIZE).max(1);
+    let page: u64 = f.page.trim().parse().unwrap_or(0).min(pages - 1);
+    let slice = {
+        use sea_orm::sea_query::ExprTrait;
+        q.order_by(next_due.clone().is_null(), sea_orm::Order::Asc)
+            .order_by(next_due, sea_orm::Order::Asc)
+            .order_by_desc(ticket::Column::UpdatedAt)
+            .order_by_desc(ticket::Column::Id)
+            .offset(page * TICKET_PAGE_SIZE)
+            .limit(TICKET_PAGE_SIZE)
+            .all(db)
+            .await?
+    };
     let mut due: std::collections::HashMap<i32, (Option<DateTime<Utc>>, bool)> =
         std::collections::HashMap::new();
     for s in ticket_sla::Entity::find()
-        .filter(ticket_sla::Column::TicketId.is_in(ids))
+        .filter(ticket_sla::Column::TicketId.is_in(slice.iter().map(|t| t.id)))
         .all(db)
         .await?
     {
@@ -556,23 +588,12 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
         }
         e.1 |= s.breached_at.is_some() && s.fulfilled_at.is_none();
     }
-    let now = Utc::now();
-    let mut tickets: Vec<(ticket::Model, Option<DateTime<Utc>>, bool)> = tickets
+    let slice: Vec<(ticket::Model, Option<DateTime<Utc>>, bool)> = slice
         .into_iter()
         .map(|t| {
             let (d, b) = due.get(&t.id).copied().unwrap_or((None, false));
             (t, d, b)
         })
-        .filter(|(_, d, _)| !breaching_only || d.is_some_and(|d| d < now + Duration::hours(4)))
-        .collect();
-    tickets.sort_by_key(|(t, d, _)| (d.is_none(), *d, std::cmp::Reverse(t.updated_at)));
-    let total_rows = tickets.len() as u64;
-    let pages = total_rows.div_ceil(TICKET_PAGE_SIZE).max(1);
-    let page: u64 = f.page.trim().parse().unwrap_or(0).min(pages - 1);
-    let slice: Vec<_> = tickets
-        .into_iter()
-        .skip((page * TICKET_PAGE_SIZE) as usize)
-        .take(TICKET_PAGE_SIZE as usize)
         .collect();
     let orgs: std::collections::HashMap<i32, String> = organization::Entity::find()
         .all(db)
