@@ -9,6 +9,7 @@ mod m20261128_000004_create_catalog_and_subscriptions;
 mod m20261128_000005_create_outbox_and_activation_links;
 mod m20261128_000006_create_billing;
 mod m20261128_000007_create_tickets;
+mod m20261128_000008_mail_threads;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_create_outbox_and_activation_links::Migration),
             Box::new(m20261128_000006_create_billing::Migration),
             Box::new(m20261128_000007_create_tickets::Migration),
+            Box::new(m20261128_000008_mail_threads::Migration),
         ]
     }
 }

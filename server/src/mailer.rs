@@ -56,17 +56,25 @@ impl Mailer {
 
     async fn send(&self, m: &outbox_message::Model) -> anyhow::Result<()> {
         let to = Mailbox::new(Some(m.to_name.clone()), m.to_addr.parse()?);
-        let msg = Message::builder()
+        let mut msg = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(m.subject.clone())
-            .message_id(Some(format!(
+            .subject(m.subject.clone());
+        msg = match &m.thread {
+            // Ticket mail: every message of a ticket names the ticket's thread
+            // root, so mail clients group them and a reply (which repeats
+            // these ids) finds its ticket even when the subject was edited.
+            Some(token) => msg
+                .message_id(Some(format!("<ticket.{token}.{}@portico>", m.id)))
+                .in_reply_to(format!("<ticket.{token}@portico>"))
+                .references(format!("<ticket.{token}@portico>")),
+            None => msg.message_id(Some(format!(
                 "<outbox-{}-{}@portico>",
                 m.id,
                 m.created_at.timestamp()
-            )))
-            .header(ContentType::TEXT_PLAIN)
-            .body(m.body.clone())?;
+            ))),
+        };
+        let msg = msg.header(ContentType::TEXT_PLAIN).body(m.body.clone())?;
         self.transport.send(msg).await?;
         Ok(())
     }

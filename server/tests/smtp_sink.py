@@ -28,6 +28,8 @@ class Sink:
             "to": str(msg["To"]),
             "subject": str(msg["Subject"]),
             "message_id": str(msg["Message-ID"]),
+            "in_reply_to": str(msg["In-Reply-To"] or ""),
+            "references": str(msg["References"] or ""),
             "body": body.get_content() if body is not None else "",
         }
         name = os.path.join(self.out, f"{len(os.listdir(self.out)):05d}.json")

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{contact_id, mail_to, org_id, outbox, Backend, TestServer};
+use common::{contact_id, mail_to, org_id, outbox, Backend, SmtpSink, TestServer};
 use entity::{
     inbound_message, ticket, ticket_attachment, ticket_comment, ticket_event, ticket_sla,
 };
@@ -1435,7 +1435,21 @@ async fn saved_replies_and_merging_duplicates(srv: &TestServer) {
 
 /// Sends one message with Debian's swaks (a real SMTP client).
 async fn swaks(port: u16, from: &str, to: &str, subject: &str, body: &str) -> bool {
+    swaks_with(port, from, to, subject, body, &[]).await
+}
+
+/// Like [`swaks`], with extra header lines (`Name: value`).
+async fn swaks_with(
+    port: u16,
+    from: &str,
+    to: &str,
+    subject: &str,
+    body: &str,
+    headers: &[String],
+) -> bool {
     tokio::process::Command::new("swaks")
+        // `--header` replaces a header swaks writes itself (Message-Id) or adds it.
+        .args(headers.iter().flat_map(|h| ["--header", h.as_str()]))
         .args([
             "--server",
             "127.0.0.1",
@@ -1575,6 +1589,103 @@ async fn mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the
         srv.call("list_held_mail", Some(&tech1), &[]).await.status(),
         403
     );
+
+    // Review: staff open a ticket from the stranger's message for tech1 (who
+    // wrote from home, say), and dismiss the spam-like rest.
+    let id_from = |from: &str| {
+        held.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["from"] == from)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+            .to_string()
+    };
+    let stranger = id_from("stranger@evil.example");
+    let main = id_from("main@acme.example");
+    let file = |cookie: String, id: String, email: &'static str| async move {
+        srv.call(
+            "file_held_mail",
+            Some(&cookie),
+            &[("message_id", id.as_str()), ("email", email)],
+        )
+        .await
+    };
+    assert_eq!(
+        file(tech1.clone(), stranger.clone(), "tech1@acme.example")
+            .await
+            .status(),
+        403,
+        "customers do not review held mail"
+    );
+    let res = file(admin.clone(), stranger.clone(), "agent@example.com").await;
+    assert_eq!(res.status(), 400, "staff accounts cannot be requesters");
+    assert!(res.text().await.unwrap().contains("active contact"));
+    let res = file(admin.clone(), stranger.clone(), "tech1@acme.example").await;
+    assert_eq!(res.status(), 200);
+    let filed: i32 = res.json().await.unwrap();
+    let t2 = ticket::Entity::find_by_id(filed)
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (t2.subject.as_str(), t2.organization_id),
+        ("Buy now", t.organization_id)
+    );
+    assert_eq!(t2.requester_contact_id, t.requester_contact_id);
+    assert_eq!(
+        file(admin.clone(), stranger.clone(), "tech1@acme.example")
+            .await
+            .status(),
+        400,
+        "a message is filed once"
+    );
+    assert_eq!(
+        srv.call(
+            "dismiss_held_mail",
+            Some(&tech1),
+            &[("message_id", main.as_str())]
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        srv.call(
+            "dismiss_held_mail",
+            Some(&admin),
+            &[("message_id", main.as_str())]
+        )
+        .await
+        .status(),
+        200
+    );
+    let left: Value = srv
+        .call("list_held_mail", Some(&admin), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let left: Vec<&str> = left
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["tech2@acme.example"]);
+    let records = inbound(srv).await;
+    let dismissed = records
+        .iter()
+        .find(|m| m.from_addr == "main@acme.example")
+        .unwrap();
+    assert_eq!(dismissed.outcome, "dismissed");
+    assert!(dismissed
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("dismissed by"));
     task.abort();
 
     // The same path from the command line: `server ingest-mail < message.eml`.
@@ -1598,4 +1709,187 @@ async fn mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the
         (last.outcome.as_str(), last.message_id.as_deref()),
         ("ticket", Some("cli-1@acme.example"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_thread_by_references_sqlite() {
+    replies_thread_by_references(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_thread_by_references_postgres() {
+    replies_thread_by_references(Backend::Postgres).await;
+}
+
+/// A reply whose subject lost the ticket tag still finds its ticket through
+/// `In-Reply-To`/`References`: naming a ticket e-mail Portico sent (read
+/// back from a real SMTP server), or the message that opened the ticket.
+async fn replies_thread_by_references(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(srv) = TestServer::start_with(backend, Some(sink.port)).await else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(server::inbound_smtp::serve(
+        listener,
+        srv.state.clone(),
+        Some("support@portico.example".into()),
+    ));
+    let to = "support@portico.example";
+    let comments = |id: i32| {
+        let db = srv.state.db.clone();
+        async move {
+            ticket_comment::Entity::find()
+                .filter(ticket_comment::Column::TicketId.eq(id))
+                .order_by_asc(ticket_comment::Column::Id)
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.body)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // Staff answer a ticket; the e-mail tech1 receives names the ticket's thread.
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(&srv, &tech1, "Backups fail nightly", "3").await;
+    assert_eq!(
+        comment(&srv, &agent, t, "Which backup job?", &[])
+            .await
+            .status(),
+        200
+    );
+    let mut mail = None;
+    for _ in 0..200 {
+        mail = sink
+            .messages()
+            .into_iter()
+            .find(|m| m["rcpt_tos"][0] == "tech1@acme.example");
+        if mail.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mail = mail.expect("the update reached tech1 over SMTP");
+    let sent_id = mail["message_id"].as_str().unwrap().to_string();
+    let root = mail["references"].as_str().unwrap().to_string();
+    assert!(!root.is_empty(), "ticket mail names its thread: {mail}");
+    assert_eq!(mail["in_reply_to"].as_str().unwrap(), root);
+
+    // The reply's subject lost the tag; its In-Reply-To names our message.
+    assert!(
+        swaks_with(
+            port,
+            "tech1@acme.example",
+            to,
+            "Re: that backup thing",
+            "The nightly one.",
+            &[
+                format!("In-Reply-To: {sent_id}"),
+                format!("References: {root} {sent_id}"),
+            ],
+        )
+        .await
+    );
+    assert_eq!(comments(t).await, ["Which backup job?", "The nightly one."]);
+
+    // A new ticket by mail, then a follow-up naming only that first message.
+    assert!(
+        swaks_with(
+            port,
+            "tech1@acme.example",
+            to,
+            "Disk full on db-2",
+            "Since noon.",
+            &["Message-ID: <first-7@acme.example>".into()],
+        )
+        .await
+    );
+    let mailed = ticket::Entity::find()
+        .filter(ticket::Column::Subject.eq("Disk full on db-2"))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .expect("a ticket from the mail");
+    assert!(
+        swaks_with(
+            port,
+            "tech1@acme.example",
+            to,
+            "Also",
+            "db-3 too.",
+            &["References: <first-7@acme.example>".into()],
+        )
+        .await
+    );
+    assert_eq!(comments(mailed.id).await, ["db-3 too."]);
+
+    // A colleague who cannot see the ticket is held, even by References.
+    assert!(
+        swaks_with(
+            port,
+            "tech2@acme.example",
+            to,
+            "Re: backups",
+            "let me in",
+            &[format!("References: {sent_id}")],
+        )
+        .await
+    );
+    // A reply to someone else's mail (not ours, not filed) opens a ticket.
+    assert!(
+        swaks_with(
+            port,
+            "tech1@acme.example",
+            to,
+            "Fwd: vendor notice",
+            "See below.",
+            &["References: <news-1@vendor.example>".into()],
+        )
+        .await
+    );
+    let outcomes: Vec<String> = inbound(&srv).await.into_iter().map(|m| m.outcome).collect();
+    assert_eq!(outcomes, ["comment", "ticket", "comment", "held", "ticket"]);
+    assert_eq!(comments(t).await.len(), 2, "the held reply added nothing");
+
+    // Files attached to a reply land on the ticket, under clean names.
+    let raw = format!(
+        "From: Tina Tech <tech1@acme.example>\r\nTo: {to}\r\nSubject: logs\r\n\
+         References: {root}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nThe log is attached.\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\
+         Content-Disposition: attachment; filename=\"../../etc/backup.log\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\naW8gZXJyb3IgYXQgMDI6MDA=\r\n\
+         --b1--\r\n"
+    );
+    let outcome = app::support::inbound::ingest(&srv.state, raw.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(outcome, app::support::inbound::Outcome::Comment(t));
+    let files = ticket_attachment::Entity::find()
+        .filter(ticket_attachment::Column::TicketId.eq(t))
+        .all(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].file_name, "backup.log");
+    let res = fetch(&srv, Some(&tech1), t, files[0].id).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "io error at 02:00");
+    assert_eq!(
+        comments(t).await[2..],
+        [
+            "The log is attached.".to_string(),
+            format!(
+                "Attached [backup.log](/tickets/{t}/attachments/{}) (17 bytes).",
+                files[0].id
+            )
+        ]
+    );
+    task.abort();
+    srv.stop().await;
 }

@@ -1162,6 +1162,7 @@ fn document_mail(
         }
     };
     Mail {
+        thread: None,
         kind: if reminder { "invoice_reminder" } else { "document" },
         organization_id: Some(d.organization_id),
         to_addr: to.email.clone(),

@@ -260,6 +260,7 @@ async fn create_contact(
 fn support_welcome(state: &AppState, to: &contact::Model, org: &str, token: &str) -> Mail {
     let base = &state.settings.base_url;
     Mail {
+        thread: None,
         kind: "support_welcome",
         organization_id: Some(to.organization_id),
         to_addr: to.email.clone(),
@@ -302,6 +303,7 @@ fn welcome_main(state: &AppState, to: &contact::Model, f: &WelcomeFacts<'_>, tok
         .map(|(_, l)| *l)
         .unwrap_or("Other");
     Mail {
+        thread: None,
         kind: "welcome",
         organization_id: Some(to.organization_id),
         to_addr: to.email.clone(),
@@ -345,6 +347,7 @@ fn welcome_main(state: &AppState, to: &contact::Model, f: &WelcomeFacts<'_>, tok
 
 fn notice(to: &contact::Model, kind: &'static str, subject: String, text: String) -> Mail {
     Mail {
+        thread: None,
         kind,
         organization_id: Some(to.organization_id),
         to_addr: to.email.clone(),

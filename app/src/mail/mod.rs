@@ -24,6 +24,9 @@ pub mod ssr {
         pub to_name: String,
         pub subject: String,
         pub body: String,
+        /// The ticket token of ticket mail: its `Message-ID` and `References`
+        /// carry it, so a reply finds its ticket even without the subject tag.
+        pub thread: Option<String>,
     }
 
     pub async fn enqueue<C: ConnectionTrait>(db: &C, mail: Mail) -> Result<(), AppError> {
@@ -41,6 +44,7 @@ pub mod ssr {
             last_error: Set(None),
             created_at: Set(now),
             sent_at: Set(None),
+            thread: Set(mail.thread),
             ..Default::default()
         }
         .insert(db)

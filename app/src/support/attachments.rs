@@ -14,17 +14,16 @@ use std::path::PathBuf;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
-use entity::{ticket_attachment, ticket_comment};
+use entity::ticket_attachment;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::ssr::visible;
+use super::ssr::{post_attachment, visible, StoredFile};
 use crate::auth::ssr::{session, Actor};
 use crate::error::AppError;
-use crate::state::{begin_write, AppState};
+use crate::state::AppState;
 
 /// A display name safe in a header, a Markdown link and a file system:
 /// the last path component, letters, digits and `. _ - ( )` and spaces, at
@@ -70,11 +69,60 @@ impl Drop for Pending {
     }
 }
 
+/// A new file's name on disk: random, never the uploader's.
+fn storage_name() -> String {
+    use rand::RngCore as _;
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Stores a file that arrived whole (a mail attachment) on ticket `t`, as a
+/// comment by `actor`, within the same size limit as uploads.
+pub async fn attach_bytes(
+    state: &AppState,
+    actor: &Actor,
+    t: entity::ticket::Model,
+    staff: bool,
+    name: &str,
+    bytes: &[u8],
+) -> Result<i32, AppError> {
+    let limit = state.settings.attachment_max_bytes;
+    let name = clean_name(name);
+    if bytes.len() as u64 > limit {
+        return Err(AppError::invalid(
+            "file",
+            format!("{name} is larger than {}", human(limit)),
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(AppError::invalid("file", format!("{name} is empty")));
+    }
+    let io = |e: std::io::Error| {
+        tracing::error!(error = %e, "attachment file");
+        AppError::Internal
+    };
+    tokio::fs::create_dir_all(dir(state)).await.map_err(io)?;
+    let storage = storage_name();
+    let path = dir(state).join(&storage);
+    let pending = Pending(Some(path.clone()));
+    tokio::fs::write(&path, bytes).await.map_err(io)?;
+    let file = StoredFile {
+        name,
+        storage,
+        size: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(bytes)),
+    };
+    let id = post_attachment(state, actor, t, staff, file, false).await?;
+    pending.keep();
+    Ok(id)
+}
+
 fn dir(state: &AppState) -> PathBuf {
     state.settings.data_dir.join("attachments")
 }
 
-fn human(bytes: u64) -> String {
+pub(super) fn human(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
@@ -135,12 +183,7 @@ pub async fn upload(
                 Some("internal") => internal = true,
                 Some("file") if stored.is_none() => {
                     let name = clean_name(field.file_name().unwrap_or(""));
-                    let storage = {
-                        use rand::RngCore as _;
-                        let mut b = [0u8; 16];
-                        rand::rngs::OsRng.fill_bytes(&mut b);
-                        hex::encode(b)
-                    };
+                    let storage = storage_name();
                     let path = dir(&state).join(&storage);
                     pending = Some(Pending(Some(path.clone())));
                     let mut file = tokio::fs::File::create(&path).await.map_err(|e| {
@@ -188,44 +231,13 @@ pub async fn upload(
             let _ = tokio::fs::remove_file(dir(&state).join(&storage)).await;
             return Err(AppError::invalid("internal", "Only staff attach internal files."));
         }
-        let now = Utc::now();
-        let txn = begin_write(&state.db).await?;
-        let a = ticket_attachment::ActiveModel {
-            ticket_id: Set(t.id),
-            uploader_user_id: Set(Some(actor.user_id)),
-            file_name: Set(name.clone()),
-            storage_name: Set(storage),
-            size_bytes: Set(size as i64),
-            sha256: Set(sha),
-            internal: Set(internal),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        ticket_comment::ActiveModel {
-            ticket_id: Set(t.id),
-            author_user_id: Set(Some(actor.user_id)),
-            author_name: Set(actor.name.clone()),
-            by_staff: Set(staff),
-            internal: Set(internal),
-            body: Set(format!(
-                "Attached [{name}](/tickets/{}/attachments/{}) ({}).",
-                t.id,
-                a.id,
-                human(size)
-            )),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        txn.commit().await?;
+        let ticket_id = t.id;
+        let file = StoredFile { name, storage, size, sha256: sha };
+        let attachment = post_attachment(&state, &actor, t, staff, file, internal).await?;
         if let Some(p) = pending {
             p.keep();
         }
-        super::live::publish(&state, t.id).await;
-        Ok::<_, AppError>((t.id, a.id, staff))
+        Ok::<_, AppError>((ticket_id, attachment, staff))
     }
     .await;
     match result {

@@ -1,9 +1,11 @@
 //! Mail to the support address. Server-only.
 //!
 //! A message from an active contact who may use the Support Portal opens a
-//! ticket, or — when its subject carries a ticket token (`[#T-1a2b3c]`, as
-//! in every ticket e-mail Portico sends) of a ticket that sender may see —
-//! becomes a comment on it. Anything else (unknown senders, staff, people
+//! ticket, or — when it answers a ticket that sender may see — becomes a
+//! comment on it. A message answers a ticket when its subject carries the
+//! ticket's token (`[#T-1a2b3c]`, as in every ticket e-mail Portico sends),
+//! or its `In-Reply-To`/`References` name a ticket e-mail (whose Message-ID
+//! carries the token) or an earlier message filed on the ticket. Anything else (unknown senders, staff, people
 //! without Support Portal access, unknown tokens) is kept and shown to staff
 //! for review: nothing is dropped. Every message is recorded with its outcome.
 
@@ -98,6 +100,210 @@ async fn record(
     Ok(m.id)
 }
 
+/// The ticket token in a Message-ID Portico made (`ticket.<token>.<n>@…`,
+/// or the thread's root `ticket.<token>@…`), as mail-parser gives it
+/// (without angle brackets).
+pub fn token_in_message_id(id: &str) -> Option<&str> {
+    let rest = id.trim_matches(['<', '>']).strip_prefix("ticket.")?;
+    let token = &rest[..rest.find(['.', '@'])?];
+    (!token.is_empty() && token.len() <= 16 && token.chars().all(|c| c.is_ascii_hexdigit()))
+        .then_some(token)
+}
+
+/// Which ticket a message answers: by the token in its subject, else by the
+/// messages it names in `In-Reply-To` and `References` (newest first) —
+/// Portico's own ticket mail, or an earlier message filed on a ticket.
+/// `Some(None)` when it names a ticket that does not exist; `None` when it
+/// answers no ticket (a new one).
+async fn thread_of(
+    state: &AppState,
+    subject: &str,
+    referenced: &[&str],
+) -> Result<Option<Option<ticket::Model>>, AppError> {
+    let by_token = |token: &str| {
+        ticket::Entity::find()
+            .filter(ticket::Column::Token.eq(token))
+            .one(&state.db)
+    };
+    if let Some(token) = token_in(subject) {
+        return Ok(Some(by_token(token).await?));
+    }
+    for r in referenced.iter().rev().take(20) {
+        if let Some(token) = token_in_message_id(r) {
+            return Ok(Some(by_token(token).await?));
+        }
+        let filed = inbound_message::Entity::find()
+            .filter(inbound_message::Column::MessageId.eq(*r))
+            .filter(inbound_message::Column::TicketId.is_not_null())
+            .one(&state.db)
+            .await?;
+        if let Some(ticket_id) = filed.and_then(|m| m.ticket_id) {
+            return Ok(Some(
+                ticket::Entity::find_by_id(ticket_id).one(&state.db).await?,
+            ));
+        }
+    }
+    Ok(None)
+}
+
+/// The active account with e-mail address `email`, as an actor (no session).
+async fn account(state: &AppState, email: &str) -> Result<Option<Actor>, AppError> {
+    let Some(u) = user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(session::role_of(&state.db, &u).await?.map(|role| Actor {
+        user_id: u.id,
+        session_id_hash: String::new(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role,
+    }))
+}
+
+/// A new ticket from a message: its subject (one line) and text, severity 3.
+fn ticket_form(subject: &str, body: &str) -> TicketForm {
+    TicketForm {
+        subject: if subject.trim().is_empty() {
+            "(no subject)".into()
+        } else {
+            subject
+                .chars()
+                .take(200)
+                .collect::<String>()
+                .replace(['\r', '\n'], " ")
+        },
+        description: if body.trim().is_empty() {
+            "(no text)".into()
+        } else {
+            body.to_owned()
+        },
+        severity: "3".into(),
+        product: String::new(),
+        version: String::new(),
+    }
+}
+
+/// Moves message `id` from outcome `from` to `to` with `note` as its reason,
+/// once: `false` when it no longer is `from` (someone else handled it).
+async fn move_outcome(
+    state: &AppState,
+    id: i32,
+    from: &str,
+    to: &str,
+    note: String,
+) -> Result<bool, AppError> {
+    use sea_orm::sea_query::Expr;
+    let r = inbound_message::Entity::update_many()
+        .col_expr(inbound_message::Column::Outcome, Expr::value(to))
+        .col_expr(inbound_message::Column::Reason, Expr::value(Some(note)))
+        .filter(inbound_message::Column::Id.eq(id))
+        .filter(inbound_message::Column::Outcome.eq(from))
+        .exec(&state.db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+fn already_handled() -> AppError {
+    AppError::invalid(
+        "message_id",
+        "Someone already handled this message; reload the list.",
+    )
+}
+
+async fn held(state: &AppState, id: i32) -> Result<inbound_message::Model, AppError> {
+    let m = inbound_message::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if m.outcome != "held" {
+        return Err(already_handled());
+    }
+    Ok(m)
+}
+
+/// Staff review: opens a ticket from held message `id` for the customer
+/// account `email` (a contact who may use the Support Portal — the sender
+/// wrote from another address, say). Returns the ticket's id.
+pub async fn file_held(
+    state: &AppState,
+    staff: &Actor,
+    id: i32,
+    email: &str,
+) -> Result<i32, AppError> {
+    let m = held(state, id).await?;
+    let requester = account(state, email)
+        .await?
+        .filter(|a| a.customer().is_some() && a.can_use_support())
+        .ok_or_else(|| {
+            AppError::invalid(
+                "email",
+                "Enter the e-mail address of an active contact who may use the Support Portal.",
+            )
+        })?;
+    let was = m.reason.clone().unwrap_or_default();
+    let note = format!("{was}; filed by {}", staff.name);
+    if !move_outcome(state, id, "held", "ticket", note).await? {
+        return Err(already_handled());
+    }
+    match open_ticket_as(state, &requester, ticket_form(&m.subject, &m.body)).await {
+        Ok(ticket_id) => {
+            let mut a: inbound_message::ActiveModel = m.into();
+            a.ticket_id = Set(Some(ticket_id));
+            a.update(&state.db).await?;
+            Ok(ticket_id)
+        }
+        Err(e) => {
+            // Back on the list: nothing was filed.
+            move_outcome(state, id, "ticket", "held", was).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Staff review: takes held message `id` off the list (spam, say). The
+/// message stays recorded with who dismissed it.
+pub async fn dismiss_held(state: &AppState, staff: &Actor, id: i32) -> Result<(), AppError> {
+    let m = held(state, id).await?;
+    let was = m.reason.unwrap_or_default();
+    let note = format!("{was}; dismissed by {}", staff.name);
+    if !move_outcome(state, id, "held", "dismissed", note).await? {
+        return Err(already_handled());
+    }
+    Ok(())
+}
+
+/// Stores the message's attachments on ticket `id`, each as a comment by
+/// the sender. Files past the size limit are left out and named in the
+/// returned note (kept with the message's record).
+async fn attach_all(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    staff: bool,
+    msg: &mail_parser::Message<'_>,
+) -> Result<Option<String>, AppError> {
+    use mail_parser::MimeHeaders as _;
+    let mut skipped = Vec::new();
+    for part in msg.attachments() {
+        let name = part.attachment_name().unwrap_or("attachment");
+        let t = ticket::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        match super::attachments::attach_bytes(state, actor, t, staff, name, part.contents()).await
+        {
+            Ok(_) => {}
+            Err(AppError::Invalid { message, .. }) => skipped.push(message),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((!skipped.is_empty()).then(|| format!("attachments left out: {}", skipped.join("; "))))
+}
+
 /// Files one raw RFC 5322 message.
 pub async fn ingest(state: &AppState, raw: &[u8]) -> Result<Outcome, AppError> {
     if raw.len() > MAX_MESSAGE_BYTES {
@@ -140,20 +346,7 @@ pub async fn ingest(state: &AppState, raw: &[u8]) -> Result<Outcome, AppError> {
     let hold = |why: &str| why.to_string();
 
     // Who wrote: an active account whose contact may use the Support Portal.
-    let actor = match user::Entity::find()
-        .filter(user::Column::Email.eq(from.as_str()))
-        .one(&state.db)
-        .await?
-    {
-        Some(u) => session::role_of(&state.db, &u).await?.map(|role| Actor {
-            user_id: u.id,
-            session_id_hash: String::new(),
-            name: u.name.clone(),
-            email: u.email.clone(),
-            role,
-        }),
-        None => None,
-    };
+    let actor = account(state, &from).await?;
     let why = match &actor {
         None => Some(hold("unknown or inactive sender")),
         Some(a) if a.staff_role().is_some() => {
@@ -167,12 +360,14 @@ pub async fn ingest(state: &AppState, raw: &[u8]) -> Result<Outcome, AppError> {
         return Ok(Outcome::Held(id, why));
     }
     let actor = actor.ok_or(AppError::Internal)?;
-    if let Some(token) = token_in(&subject) {
-        let t = ticket::Entity::find()
-            .filter(ticket::Column::Token.eq(token))
-            .one(&state.db)
-            .await?;
-        let seen = match t {
+    let referenced: Vec<&str> = [msg.in_reply_to(), msg.references()]
+        .into_iter()
+        .filter_map(|h| h.as_text_list())
+        .flatten()
+        .map(|r| r.as_ref())
+        .collect();
+    if let Some(thread) = thread_of(state, &subject, &referenced).await? {
+        let seen = match thread {
             Some(t) => visible(&state.db, &actor, t.id).await.ok(),
             None => None,
         };
@@ -189,31 +384,14 @@ pub async fn ingest(state: &AppState, raw: &[u8]) -> Result<Outcome, AppError> {
         }
         let id = t.id;
         post_comment(state, &actor, t, staff, fresh_text(&body), false, None).await?;
-        record(state, &received, "comment", Some(id), None).await?;
+        let note = attach_all(state, &actor, id, staff, &msg).await?;
+        record(state, &received, "comment", Some(id), note).await?;
         return Ok(Outcome::Comment(id));
     }
-    let form = TicketForm {
-        subject: if subject.is_empty() {
-            "(no subject)".into()
-        } else {
-            subject
-                .chars()
-                .take(200)
-                .collect::<String>()
-                .replace(['\r', '\n'], " ")
-        },
-        description: if body.trim().is_empty() {
-            "(no text)".into()
-        } else {
-            body.clone()
-        },
-        severity: "3".into(),
-        product: String::new(),
-        version: String::new(),
-    };
-    match open_ticket_as(state, &actor, form).await {
+    match open_ticket_as(state, &actor, ticket_form(&subject, &body)).await {
         Ok(id) => {
-            record(state, &received, "ticket", Some(id), None).await?;
+            let note = attach_all(state, &actor, id, false, &msg).await?;
+            record(state, &received, "ticket", Some(id), note).await?;
             Ok(Outcome::Ticket(id))
         }
         Err(e) => {
@@ -239,5 +417,17 @@ mod tests {
             "Thanks!"
         );
         assert_eq!(fresh_text("> only quoted"), "> only quoted");
+        assert_eq!(
+            token_in_message_id("ticket.1a2b3c.7@portico"),
+            Some("1a2b3c")
+        );
+        assert_eq!(
+            token_in_message_id("<ticket.1a2b3c@portico>"),
+            Some("1a2b3c")
+        );
+        assert_eq!(token_in_message_id("ticket.@portico"), None);
+        assert_eq!(token_in_message_id("ticket.xyz.1@portico"), None);
+        assert_eq!(token_in_message_id("outbox-4-17@portico"), None);
+        assert_eq!(token_in_message_id("ticket.1a2b3c"), None);
     }
 }

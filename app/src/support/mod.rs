@@ -283,6 +283,29 @@ pub struct HeldMail {
     pub body: String,
 }
 
+/// Staff review of held mail: open a ticket from message `message_id` for
+/// the customer whose account is `email`. Returns the ticket's id.
+#[server(prefix = "/api", endpoint = "file_held_mail")]
+pub async fn file_held_mail(message_id: i32, email: String) -> Result<i32, AppError> {
+    let staff =
+        crate::auth::ssr::require_staff(&[entity::StaffRole::Admin, entity::StaffRole::Agent])?;
+    let state = crate::auth::ssr::app_state()?;
+    let id = inbound::file_held(&state, &staff, message_id, &email).await?;
+    crate::auth::ssr::redirect_back_with("done=filed");
+    Ok(id)
+}
+
+/// Staff review of held mail: take message `message_id` off the list.
+#[server(prefix = "/api", endpoint = "dismiss_held_mail")]
+pub async fn dismiss_held_mail(message_id: i32) -> Result<(), AppError> {
+    let staff =
+        crate::auth::ssr::require_staff(&[entity::StaffRole::Admin, entity::StaffRole::Agent])?;
+    let state = crate::auth::ssr::app_state()?;
+    inbound::dismiss_held(&state, &staff, message_id).await?;
+    crate::auth::ssr::redirect_back_with("done=dismissed");
+    Ok(())
+}
+
 /// Mail to the support address that was held for staff review, newest first.
 #[server(prefix = "/api", endpoint = "list_held_mail")]
 pub async fn list_held_mail() -> Result<Vec<HeldMail>, AppError> {

@@ -43,6 +43,8 @@ fn Done() -> impl IntoView {
             }
             Some("canned") => Some("Saved reply added."),
             Some("canned-deleted") => Some("Saved reply deleted."),
+            Some("filed") => Some("Ticket opened from the message; it is in the ticket queues."),
+            Some("dismissed") => Some("Message dismissed."),
             _ => q
                 .get("opened")
                 .map(|_| "Ticket opened. We will answer within your SLA."),
@@ -613,11 +615,21 @@ pub fn CannedRepliesPage() -> impl IntoView {
 /// Mail to the support address held for review (`/staff/inbound`).
 #[component]
 pub fn HeldMailPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| list_held_mail());
+    let file = ServerAction::<FileHeldMail>::new();
+    let dismiss = ServerAction::<DismissHeldMail>::new();
+    let data = Resource::new(
+        move || (file.version().get(), dismiss.version().get()),
+        |_| list_held_mail(),
+    );
+    let error = last_error(file);
+    let dismiss_error = last_error(dismiss);
     view! {
         <Title text="Held mail"/>
         <h1>"Mail held for review"</h1>
         <p class="muted">"Messages to the support address that did not become a ticket or a comment: unknown senders, people without Support Portal access, replies to tickets the sender cannot see. The latest 200."</p>
+        <Done/>
+        <FormError error=error/>
+        <FormError error=dismiss_error/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -627,9 +639,29 @@ pub fn HeldMailPage() -> impl IntoView {
                         <ul class="mail-list">
                             {list.into_iter().map(|m| view! {
                                 <li class="card">
-                                    <p><strong>{m.subject}</strong> " — " {m.from} " · " {m.received_at}</p>
+                                    <p><strong>{m.subject}</strong> " — " {m.from.clone()} " · " {m.received_at}</p>
                                     <p class="muted">{format!("Held: {}", m.reason)}</p>
                                     <details><summary>"Message"</summary><p class="pre">{m.body}</p></details>
+                                    <details>
+                                        <summary>"Open a ticket from this message…"</summary>
+                                        <ActionForm action=file attr:class="stack">
+                                            <input type="hidden" name="message_id" value=m.id/>
+                                            <div class="field">
+                                                <label for=format!("file-{}", m.id)>"For the contact with e-mail address"</label>
+                                                <input type="email" id=format!("file-{}", m.id) name="email" value=m.from.clone() required=true/>
+                                                <p class="hint">"An active contact who may use the Support Portal; the ticket is theirs, as if they had sent it."</p>
+                                            </div>
+                                            <button type="submit" class="primary">"Open the ticket"</button>
+                                        </ActionForm>
+                                    </details>
+                                    <details>
+                                        <summary>"Dismiss…"</summary>
+                                        <p>"The message leaves this list; its record stays."</p>
+                                        <ActionForm action=dismiss>
+                                            <input type="hidden" name="message_id" value=m.id/>
+                                            <button type="submit" class="danger">"Confirm: dismiss"</button>
+                                        </ActionForm>
+                                    </details>
                                 </li>
                             }).collect_view()}
                         </ul>

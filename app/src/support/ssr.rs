@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    canned_reply, contact, level, organization, sla_target, subscription, ticket, ticket_comment,
-    ticket_event, ticket_follower, ticket_sla, user, StaffRole,
+    canned_reply, contact, level, organization, sla_target, subscription, ticket,
+    ticket_attachment, ticket_comment, ticket_event, ticket_follower, ticket_sla, user, StaffRole,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -899,6 +899,7 @@ fn update_mail(
     staff_link: bool,
 ) -> Mail {
     Mail {
+        thread: Some(t.token.clone()),
         kind: "ticket_update",
         organization_id: Some(t.organization_id),
         to_addr: to_addr.to_owned(),
@@ -964,6 +965,50 @@ pub async fn post_comment(
 ) -> Result<(), AppError> {
     let body = validate::required_text("comment", &body, 50_000)
         .map_err(|m| AppError::invalid("body", m))?;
+    record_comment(state, actor, t, staff, Said::Text(body), internal, status).await?;
+    Ok(())
+}
+
+/// A file stored under the data directory, not yet recorded.
+pub struct StoredFile {
+    pub name: String,
+    pub storage: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Records stored file `f` on ticket `t` as a comment by `actor` (linking to
+/// it), with every consequence a comment has: a file is an answer too.
+pub async fn post_attachment(
+    state: &AppState,
+    actor: &Actor,
+    t: ticket::Model,
+    staff: bool,
+    f: StoredFile,
+    internal: bool,
+) -> Result<i32, AppError> {
+    record_comment(state, actor, t, staff, Said::File(f), internal, None)
+        .await
+        .map(|a| a.unwrap_or_default())
+}
+
+/// What a comment says: text, or a file it links to.
+enum Said {
+    Text(String),
+    File(StoredFile),
+}
+
+/// The one path of a comment into a ticket; returns the attachment's id
+/// when it recorded a file.
+async fn record_comment(
+    state: &AppState,
+    actor: &Actor,
+    t: ticket::Model,
+    staff: bool,
+    said: Said,
+    internal: bool,
+    status: Option<String>,
+) -> Result<Option<i32>, AppError> {
     if internal && !staff {
         return Err(AppError::invalid(
             "internal",
@@ -1000,6 +1045,32 @@ pub async fn post_comment(
             "This ticket is closed. Open a new ticket and mention this one.",
         ));
     }
+    let (body, attachment) = match said {
+        Said::Text(body) => (body, None),
+        Said::File(f) => {
+            let a = ticket_attachment::ActiveModel {
+                ticket_id: Set(t.id),
+                uploader_user_id: Set(Some(actor.user_id)),
+                file_name: Set(f.name.clone()),
+                storage_name: Set(f.storage),
+                size_bytes: Set(f.size as i64),
+                sha256: Set(f.sha256),
+                internal: Set(internal),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            let body = format!(
+                "Attached [{}](/tickets/{}/attachments/{}) ({}).",
+                f.name,
+                t.id,
+                a.id,
+                super::attachments::human(f.size)
+            );
+            (body, Some(a.id))
+        }
+    };
     ticket_comment::ActiveModel {
         ticket_id: Set(t.id),
         author_user_id: Set(Some(actor.user_id)),
@@ -1146,7 +1217,7 @@ pub async fn post_comment(
     }
     txn.commit().await?;
     super::live::publish(state, t.id).await;
-    Ok(())
+    Ok(attachment)
 }
 
 pub async fn assign_ticket(id: i32, assignee: String) -> Result<(), AppError> {
@@ -1550,6 +1621,7 @@ pub async fn sweep(state: &AppState, close_after: Duration) -> Result<usize, App
                     enqueue(
                         &txn,
                         Mail {
+                            thread: None,
                             kind: "sla_breach",
                             organization_id: Some(t.organization_id),
                             to_addr: admin.email,
@@ -1596,6 +1668,7 @@ pub async fn sweep(state: &AppState, close_after: Duration) -> Result<usize, App
                         enqueue(
                             &txn,
                             Mail {
+                                thread: None,
                                 kind: "sla_warning",
                                 organization_id: Some(t.organization_id),
                                 to_addr: u.email,
