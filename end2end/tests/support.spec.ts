@@ -14,9 +14,13 @@ async function openTicket(page: Page, subject: string): Promise<string> {
   await page.getByLabel('Subject').fill(subject);
   await page.getByLabel(/2 — High/).check();
   await page.getByLabel('Description').fill('The **cluster** stops after the upgrade.');
+  // Affected servers come from the organization's inventory.
+  await page.getByLabel('db-2 (bare metal)').check();
+  await page.getByLabel('web-1 (VM)').check();
   await page.getByRole('button', { name: 'Open ticket' }).click();
   await expect(page).toHaveURL(/\/support\/tickets\/\d+/);
   await expect(page.getByRole('status')).toContainText('Ticket opened');
+  await expect(page.locator('dd', { hasText: 'db-2 (bare metal), web-1 (VM)' })).toBeVisible();
   return page.url().match(/tickets\/(\d+)/)![1];
 }
 

@@ -30,6 +30,7 @@ pub mod ticket_attachment;
 pub mod ticket_comment;
 pub mod ticket_event;
 pub mod ticket_follower;
+pub mod ticket_server;
 pub mod ticket_sla;
 pub mod user;
 

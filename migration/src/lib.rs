@@ -10,6 +10,7 @@ mod m20261128_000005_create_outbox_and_activation_links;
 mod m20261128_000006_create_billing;
 mod m20261128_000007_create_tickets;
 mod m20261128_000008_mail_threads;
+mod m20261128_000009_ticket_servers;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_create_billing::Migration),
             Box::new(m20261128_000007_create_tickets::Migration),
             Box::new(m20261128_000008_mail_threads::Migration),
+            Box::new(m20261128_000009_ticket_servers::Migration),
         ]
     }
 }

@@ -4,7 +4,10 @@
 use anyhow::Context as _;
 use app::auth::ssr::password::Passwords;
 use chrono::Utc;
-use entity::{contact, level, organization, program, sla_target, subscription, user, StaffRole};
+use entity::{
+    contact, covered_server, level, organization, program, sla_target, subscription, user,
+    StaffRole,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     Set, TransactionTrait,
@@ -152,6 +155,30 @@ pub async fn load_demo_if_empty(db: &DatabaseConnection) -> anyhow::Result<bool>
         }
         .insert(&txn)
         .await?;
+        // Acme's inventory: what its tickets name as affected servers.
+        if name == "Acme Corp" {
+            for (server, kind) in [
+                ("web-1", "VM"),
+                ("db-1", "bare metal"),
+                ("db-2", "bare metal"),
+            ] {
+                covered_server::ActiveModel {
+                    organization_id: Set(org.id),
+                    name: Set(server.into()),
+                    kind: Set(kind.into()),
+                    quantity: Set(1),
+                    note: Set(String::new()),
+                    status: Set("accepted".into()),
+                    requested_by: Set(None),
+                    decided_by: Set(None),
+                    decided_at: Set(Some(now)),
+                    created_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
         for p in people {
             let hash = passwords
                 .hash(DEMO_PASSWORD)

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::{contact_id, mail_to, org_id, outbox, Backend, SmtpSink, TestServer};
 use entity::{
-    inbound_message, ticket, ticket_attachment, ticket_comment, ticket_event, ticket_sla,
+    covered_server, inbound_message, ticket, ticket_attachment, ticket_comment, ticket_event,
+    ticket_sla,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -29,6 +30,7 @@ db_tests!(
     attachments_are_private_inert_and_bounded,
     saved_replies_and_merging_duplicates,
     mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the_rest,
+    affected_servers_come_from_the_organizations_inventory,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -1892,4 +1894,138 @@ async fn replies_thread_by_references(backend: Backend) {
     );
     task.abort();
     srv.stop().await;
+}
+
+async fn add_server(srv: &TestServer, org: &str, name: &str, status: &str) -> i32 {
+    let now = chrono::Utc::now();
+    covered_server::ActiveModel {
+        organization_id: Set(org_id(srv, org).await),
+        name: Set(name.into()),
+        kind: Set(String::new()),
+        quantity: Set(1),
+        note: Set(String::new()),
+        status: Set(status.into()),
+        requested_by: Set(None),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&srv.state.db)
+    .await
+    .unwrap()
+    .id
+}
+
+async fn affected_servers_come_from_the_organizations_inventory(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let offered: Vec<(i32, String)> = srv
+        .call("ticket_servers", Some(&tech1), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let labels: Vec<&str> = offered.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["db-1 (bare metal)", "db-2 (bare metal)", "web-1 (VM)"]
+    );
+    let id_of = |label: &str| {
+        offered
+            .iter()
+            .find(|(_, l)| l == label)
+            .unwrap()
+            .0
+            .to_string()
+    };
+    let (web, db2) = (id_of("web-1 (VM)"), id_of("db-2 (bare metal)"));
+    let globex = add_server(srv, "Globex", "gx-1", "accepted")
+        .await
+        .to_string();
+    let pending = add_server(srv, "Acme Corp", "new-1", "pending")
+        .await
+        .to_string();
+    let tickets = || async {
+        ticket::Entity::find()
+            .all(&srv.state.db)
+            .await
+            .unwrap()
+            .len()
+    };
+
+    // Checked boxes arrive with gaps in their indexes, as a browser sends them.
+    let res = srv
+        .call(
+            "open_ticket",
+            Some(&tech1),
+            &[
+                ("ticket[subject]", "Slow disks"),
+                ("ticket[description]", "Since the upgrade."),
+                ("ticket[severity]", "3"),
+                ("ticket[servers][0]", web.as_str()),
+                ("ticket[servers][2]", db2.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let t: i32 = res.json().await.unwrap();
+    let view: Value = srv
+        .call(
+            "load_ticket",
+            Some(&tech1),
+            &[("ticket_id", &t.to_string())],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["servers"],
+        serde_json::json!(["db-2 (bare metal)", "web-1 (VM)"])
+    );
+    let page = srv
+        .get(&format!("/support/tickets/{t}"), Some(&tech1))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("db-2 (bare metal), web-1 (VM)"), "{page}");
+
+    // Another organization's server, or one not accepted yet: refused, nothing saved.
+    let before = tickets().await;
+    for other in [&globex, &pending] {
+        let res = srv
+            .call(
+                "open_ticket",
+                Some(&tech1),
+                &[
+                    ("ticket[subject]", "Not ours"),
+                    ("ticket[description]", "x"),
+                    ("ticket[severity]", "3"),
+                    ("ticket[servers][0]", web.as_str()),
+                    ("ticket[servers][1]", other.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 400);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["problems"][0]["field"], "servers", "{body}");
+    }
+    assert_eq!(tickets().await, before, "nothing saved");
+
+    // Globex's sole contact sees only Globex's servers; staff open no tickets.
+    let gus = srv.sign_in("main@globex.example").await;
+    let theirs: Vec<(i32, String)> = srv
+        .call("ticket_servers", Some(&gus), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs, [(globex.parse().unwrap(), "gx-1".to_string())]);
+    let agent = srv.sign_in("agent@example.com").await;
+    assert_eq!(
+        srv.call("ticket_servers", Some(&agent), &[]).await.status(),
+        403
+    );
+    assert_eq!(srv.call("ticket_servers", None, &[]).await.status(), 401);
 }

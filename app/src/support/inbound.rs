@@ -184,6 +184,7 @@ fn ticket_form(subject: &str, body: &str) -> TicketForm {
         severity: "3".into(),
         product: String::new(),
         version: String::new(),
+        servers: Vec::new(),
     }
 }
 

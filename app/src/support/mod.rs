@@ -159,6 +159,8 @@ pub struct TicketView {
     pub comments: Vec<CommentView>,
     pub events: Vec<TicketEventView>,
     pub followers: Vec<String>,
+    /// The affected servers, as named in the inventory.
+    pub servers: Vec<String>,
     /// Colleagues the viewer may add as followers: (contact id, name).
     pub colleagues: Vec<(i32, String)>,
     pub staff: bool,
@@ -191,6 +193,9 @@ pub struct TicketForm {
     pub product: String,
     #[serde(default)]
     pub version: String,
+    /// Affected servers: ids from the organization's inventory.
+    #[serde(default)]
+    pub servers: Vec<i32>,
 }
 
 #[server(prefix = "/api", endpoint = "list_tickets")]
@@ -201,6 +206,12 @@ pub async fn list_tickets(#[server(default)] filter: TicketFilter) -> Result<Tic
 #[server(prefix = "/api", endpoint = "open_ticket")]
 pub async fn open_ticket(ticket: TicketForm) -> Result<i32, AppError> {
     ssr::open_ticket(ticket).await
+}
+
+/// The servers of the viewer's organization a new ticket may name: (id, label).
+#[server(prefix = "/api", endpoint = "ticket_servers")]
+pub async fn ticket_servers() -> Result<Vec<(i32, String)>, AppError> {
+    ssr::ticket_servers().await
 }
 
 #[server(prefix = "/api", endpoint = "load_ticket")]

@@ -229,6 +229,7 @@ pub fn NewTicketPage() -> impl IntoView {
     let open = ServerAction::<OpenTicket>::new();
     let error = last_error(open);
     let f = move |name: &str| field_of(error, name.to_string());
+    let servers = Resource::new(|| (), |_| ticket_servers());
     view! {
         <Title text="Open a ticket"/>
         <h1>"Open a ticket"</h1>
@@ -252,6 +253,29 @@ pub fn NewTicketPage() -> impl IntoView {
                 <TextField name="ticket[product]" label="Product" error=f("product")/>
                 <TextField name="ticket[version]" label="Version" error=f("version")/>
             </div>
+            <fieldset>
+                <legend>"Affected servers"</legend>
+                <Suspense fallback=|| view! { <p class="muted">"Loading your servers…"</p> }>
+                    {move || Suspend::new(async move {
+                        match servers.await {
+                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="empty">"Your organization has no servers on record. Name them in the description; your Main Contact can declare them."</p>
+                            }.into_any(),
+                            Ok(list) => list.into_iter().enumerate().map(|(i, (sid, label))| {
+                                let id = format!("srv-{sid}");
+                                view! {
+                                    <div class="choice">
+                                        <input type="checkbox" id=id.clone() name=format!("ticket[servers][{i}]") value=sid.to_string()/>
+                                        <label for=id>{label}</label>
+                                    </div>
+                                }
+                            }).collect_view().into_any(),
+                        }
+                    })}
+                </Suspense>
+                <FieldError message=f("servers")/>
+            </fieldset>
             <div class="field">
                 <label for="t-desc">"Description"</label>
                 <textarea id="t-desc" name="ticket[description]" rows="10" required=true aria-describedby="t-desc-hint"></textarea>
@@ -309,6 +333,7 @@ pub fn TicketPage() -> impl IntoView {
                                 <dt>"Requester"</dt><dd>{t.requester.clone()}</dd>
                                 <dt>"Severity"</dt><dd>{severity_text(t.severity)}</dd>
                                 <dt>"Product"</dt><dd>{format!("{} {}", t.product, t.version)}</dd>
+                                <dt>"Affected servers"</dt><dd>{if t.servers.is_empty() { "—".to_string() } else { t.servers.join(", ") }}</dd>
                                 <dt>"Assignee"</dt><dd>{t.assignee.clone().unwrap_or_else(|| "Not assigned yet".into())}</dd>
                                 <dt>"Opened"</dt><dd>{t.created_at.clone()}</dd>
                                 <dt>"Followers"</dt><dd>{if t.followers.is_empty() { "None".to_string() } else { t.followers.join(", ") }}</dd>

@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    canned_reply, contact, level, organization, sla_target, subscription, ticket,
-    ticket_attachment, ticket_comment, ticket_event, ticket_follower, ticket_sla, user, StaffRole,
+    canned_reply, contact, covered_server, level, organization, sla_target, subscription, ticket,
+    ticket_attachment, ticket_comment, ticket_event, ticket_follower, ticket_server, ticket_sla,
+    user, StaffRole,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -732,6 +733,26 @@ pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {
         Some(u) => names_of_users(db, vec![u]).await?.remove(&u),
         None => None,
     };
+    let server_ids: Vec<i32> = ticket_server::Entity::find()
+        .filter(ticket_server::Column::TicketId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.covered_server_id)
+        .collect();
+    let servers = if server_ids.is_empty() {
+        Vec::new()
+    } else {
+        covered_server::Entity::find()
+            .filter(covered_server::Column::Id.is_in(server_ids))
+            .filter(covered_server::Column::OrganizationId.eq(t.organization_id))
+            .order_by_asc(covered_server::Column::Name)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| server_label(&s))
+            .collect()
+    };
     Ok(TicketView {
         id: t.id,
         subject: t.subject,
@@ -748,6 +769,7 @@ pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {
         comments,
         events,
         followers,
+        servers,
         colleagues,
         staff,
         assignees,
@@ -783,6 +805,42 @@ fn severity_of(s: &str) -> Result<i16, String> {
         .ok_or_else(|| "Choose a severity from 1 (critical) to 4 (low).".to_string())
 }
 
+/// How a server reads in forms and on tickets: "db-1 (VM)" or "db-1".
+fn server_label(s: &covered_server::Model) -> String {
+    if s.kind.trim().is_empty() {
+        s.name.clone()
+    } else {
+        format!("{} ({})", s.name, s.kind)
+    }
+}
+
+/// The accepted servers of organization `org`, by name.
+async fn inventory<C: ConnectionTrait>(
+    db: &C,
+    org: i32,
+) -> Result<Vec<covered_server::Model>, AppError> {
+    Ok(covered_server::Entity::find()
+        .filter(covered_server::Column::OrganizationId.eq(org))
+        .filter(covered_server::Column::Status.eq("accepted"))
+        .order_by_asc(covered_server::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn ticket_servers() -> Result<Vec<(i32, String)>, AppError> {
+    let actor = require_actor()?;
+    let state = app_state()?;
+    let me = actor.customer().ok_or(AppError::Forbidden)?;
+    if !actor.can_use_support() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(inventory(&state.db, me.organization_id)
+        .await?
+        .iter()
+        .map(|s| (s.id, server_label(s)))
+        .collect())
+}
+
 pub async fn open_ticket(f: TicketForm) -> Result<i32, AppError> {
     let actor = require_actor()?;
     let state = app_state()?;
@@ -813,6 +871,23 @@ pub async fn open_ticket_as(
     let severity = p.check("severity", severity_of(&f.severity));
     let product = p.check("product", validate::optional("product", &f.product, 120));
     let version = p.check("version", validate::optional("version", &f.version, 60));
+    // Affected servers come from the requester's own organization's inventory.
+    let mut servers = f.servers.clone();
+    servers.sort_unstable();
+    servers.dedup();
+    let known: Vec<i32> = inventory(&state.db, me.organization_id)
+        .await?
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    p.check(
+        "servers",
+        if servers.iter().all(|s| known.contains(s)) {
+            Ok(())
+        } else {
+            Err("Choose affected servers from your organization's list.".to_string())
+        },
+    );
     p.into_result()?;
     let (Some(subject), Some(description), Some(severity), Some(product), Some(version)) =
         (subject, description, severity, product, version)
@@ -847,6 +922,14 @@ pub async fn open_ticket_as(
     }
     .insert(&txn)
     .await?;
+    for s in &servers {
+        ticket_server::ActiveModel {
+            ticket_id: Set(t.id),
+            covered_server_id: Set(*s),
+        }
+        .insert(&txn)
+        .await?;
+    }
     event(
         &txn,
         t.id,
@@ -1487,6 +1570,27 @@ pub async fn merge_ticket(id: i32, into: String) -> Result<(), AppError> {
         .filter(entity::ticket_attachment::Column::TicketId.eq(t.id))
         .exec(&txn)
         .await?;
+    // The servers the duplicate named are affected on the surviving ticket too.
+    for s in ticket_server::Entity::find()
+        .filter(ticket_server::Column::TicketId.eq(t.id))
+        .all(&txn)
+        .await?
+    {
+        ticket_server::Entity::insert(ticket_server::ActiveModel {
+            ticket_id: Set(target.id),
+            covered_server_id: Set(s.covered_server_id),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                ticket_server::Column::TicketId,
+                ticket_server::Column::CoveredServerId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    }
     if t.requester_contact_id != target.requester_contact_id {
         ticket_follower::Entity::insert(ticket_follower::ActiveModel {
             ticket_id: Set(target.id),
