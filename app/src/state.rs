@@ -103,6 +103,22 @@ pub struct AppState {
     pub live: Arc<crate::support::live::Bus>,
 }
 
+/// Bytes the process has allocated and not freed (glibc's count, across its
+/// arenas; `None` elsewhere). Unlike resident memory it does not include
+/// freed memory the allocator keeps, so it shows what is held now.
+pub fn heap_in_use() -> Option<u64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 only reads the allocator's counters.
+        let m = unsafe { libc::mallinfo2() };
+        Some((m.uordblks + m.hblkhd) as u64)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

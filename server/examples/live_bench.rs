@@ -5,7 +5,10 @@
 //! opens N event streams on it (10, then 1,000), posts comments and times
 //! each delivery (post → event received) on every stream. Beside it, a bare
 //! in-process `tokio::sync::broadcast` to as many receivers, for the floor.
-//! With `--server-pid`, reports the server's resident memory per idle stream.
+//! Memory per idle stream is the server's heap in use (as the Staff Console
+//! shows admins) with 1,000 streams open, less before, beside the same
+//! measure for 1,000 idle keep-alive connections (the HTTP server's floor);
+//! with `--server-pid`, resident memory too.
 //!
 //! Usage: live_bench --base http://127.0.0.1:3199 [--server-pid PID]
 
@@ -76,6 +79,53 @@ fn rss_kb(pid: &str) -> Option<u64> {
         .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
+}
+
+/// Live pages open and heap bytes in use, as the server tells an admin.
+async fn figures(client: &reqwest::Client, base: &str, admin: &str) -> (u64, u64) {
+    let v: serde_json::Value =
+        serde_json::from_str(&post(client, base, admin, "load_staff_dashboard", &[]).await)
+            .expect("dashboard JSON");
+    let s = &v["server"];
+    (
+        s["live_pages"].as_u64().expect("live_pages"),
+        s["heap_bytes"].as_u64().expect("heap_bytes (glibc)"),
+    )
+}
+
+/// Waits until the server serves `n` live pages, then lets it settle.
+async fn settled(client: &reqwest::Client, base: &str, admin: &str, n: u64) -> u64 {
+    for _ in 0..100 {
+        if figures(client, base, admin).await.0 == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (open, heap) = figures(client, base, admin).await;
+    assert_eq!(open, n, "live pages open");
+    heap
+}
+
+/// Heap per idle keep-alive connection that asked for `/healthz` once.
+async fn idle_connection_heap(base: &str, admin: &str, n: usize) -> f64 {
+    let client = reqwest::Client::new();
+    let before = settled(&client, base, admin, 0).await;
+    let mut clients = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = reqwest::Client::new();
+        c.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .expect("healthz")
+            .bytes()
+            .await
+            .expect("body");
+        clients.push(c);
+    }
+    let after = settled(&client, base, admin, 0).await;
+    drop(clients);
+    (after as f64 - before as f64) / n as f64 / 1024.0
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -212,6 +262,7 @@ async fn main() {
     let client = reqwest::Client::new();
     let customer = sign_in(&client, &base, "tech1@acme.example").await;
     let staff = sign_in(&client, &base, "agent@example.com").await;
+    let admin = sign_in(&client, &base, "admin@example.com").await;
     let ticket: i32 = post(
         &client,
         &base,
@@ -237,7 +288,6 @@ async fn main() {
         let before = pid.as_deref().and_then(rss_kb);
         let (mut rx, tasks) = open_streams(&base, &customer, ticket, n).await;
         if n == 1000 {
-            // Let allocations settle, then read the server's resident memory.
             tokio::time::sleep(Duration::from_millis(500)).await;
             if let (Some(b), Some(a)) = (before, pid.as_deref().and_then(rss_kb)) {
                 per_conn = Some((a.saturating_sub(b) as f64) / n as f64);
@@ -264,10 +314,24 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    match per_conn {
-        Some(kb) => {
-            println!("server memory per idle live page: {kb:.1} KB (resident, 1,000 streams)")
-        }
-        None => println!("server memory per idle live page: not measured (pass --server-pid)"),
+    // Heap per idle page on a warm server (the database's caches already
+    // hold what a page's first look reads): 1,000 pages opened again.
+    let heap_before = settled(&client, &base, &admin, 0).await;
+    let (_rx, tasks) = open_streams(&base, &customer, ticket, 1000).await;
+    let heap = settled(&client, &base, &admin, 1000).await;
+    let heap_per_stream = (heap as f64 - heap_before as f64) / 1000.0 / 1024.0;
+    for t in tasks {
+        t.abort();
+    }
+    let floor = idle_connection_heap(&base, &admin, 1000).await;
+    println!();
+    println!(
+        "server memory per idle live page: {heap_per_stream:.1} KB heap in use (1,000 streams)"
+    );
+    println!("  beside an idle keep-alive HTTP connection: {floor:.1} KB heap in use (1,000 connections)");
+    if let Some(kb) = per_conn {
+        println!(
+            "  resident memory grew {kb:.1} KB per page the first time (caches warming, freed memory kept)"
+        );
     }
 }

@@ -31,6 +31,7 @@ db_tests!(
     saved_replies_and_merging_duplicates,
     mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the_rest,
     affected_servers_come_from_the_organizations_inventory,
+    admins_see_how_many_live_pages_the_server_holds,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -2028,4 +2029,39 @@ async fn affected_servers_come_from_the_organizations_inventory(srv: &TestServer
         403
     );
     assert_eq!(srv.call("ticket_servers", None, &[]).await.status(), 401);
+}
+
+async fn admins_see_how_many_live_pages_the_server_holds(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let admin = srv.sign_in("admin@example.com").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Watched", "3").await;
+    let figures = |cookie: String| async move {
+        let v: Value = srv
+            .call("load_staff_dashboard", Some(&cookie), &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        v["server"].clone()
+    };
+    let open_pages = || async { figures(admin.clone()).await["live_pages"].as_u64().unwrap() };
+    assert_eq!(open_pages().await, 0);
+    let mut page = Stream::open(srv, Some(&tech1), t, None).await.unwrap();
+    assert!(page.next(Duration::from_secs(5)).await.is_some());
+    assert_eq!(open_pages().await, 1);
+    let server = figures(admin.clone()).await;
+    assert!(server["heap_bytes"].as_u64().unwrap() > 0, "{server}");
+    assert!(figures(agent.clone()).await.is_null(), "admins only");
+    // A page that goes away stops counting.
+    drop(page);
+    let mut left = 1;
+    for _ in 0..50 {
+        left = open_pages().await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "the closed page's stream ended");
 }

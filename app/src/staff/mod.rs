@@ -19,16 +19,27 @@ pub struct OrganizationRow {
 pub struct StaffDashboard {
     pub organizations: Vec<OrganizationRow>,
     pub staff_members: u64,
+    /// This server process's figures, for admins.
+    pub server: Option<ServerFigures>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerFigures {
+    /// Live ticket pages this process is serving.
+    pub live_pages: u64,
+    /// Heap memory in use, in bytes (when the platform tells).
+    pub heap_bytes: Option<u64>,
 }
 
 #[server(prefix = "/api", endpoint = "load_staff_dashboard")]
 pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
     use crate::auth::ssr::{app_state, require_staff};
+    use entity::user::StaffRole;
     use entity::{contact, organization, user};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
     async {
-        require_staff(&[])?;
+        let actor = require_staff(&[])?;
         let state = app_state()?;
         let orgs = organization::Entity::find()
             .order_by_asc(organization::Column::Name)
@@ -58,9 +69,14 @@ pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
             .filter(user::Column::Active.eq(true))
             .count(&state.db)
             .await?;
+        let server = (actor.staff_role() == Some(StaffRole::Admin)).then(|| ServerFigures {
+            live_pages: state.live.open_streams() as u64,
+            heap_bytes: crate::state::heap_in_use(),
+        });
         Ok(StaffDashboard {
             organizations,
             staff_members,
+            server,
         })
     }
     .await
@@ -102,6 +118,12 @@ fn Overview(overview: StaffDashboard) -> impl IntoView {
         <ul class="stats" aria-label="At a glance">
             <li><strong>{count}</strong>" customer organizations"</li>
             <li><strong>{overview.staff_members}</strong>" staff members"</li>
+            {overview.server.map(|s| view! {
+                <li><strong>{s.live_pages}</strong>" live ticket pages open on this server"</li>
+                {s.heap_bytes.map(|b| view! {
+                    <li><strong>{format!("{:.1} MB", b as f64 / 1_048_576.0)}</strong>" memory in use by this server"</li>
+                })}
+            })}
         </ul>
         <section aria-labelledby="orgs-title">
             <h2 id="orgs-title">"Organizations"</h2>

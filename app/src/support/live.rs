@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -32,6 +33,8 @@ const CHANNEL: &str = "portico_tickets";
 pub const ACCESS_CHANGED: i32 = 0;
 /// Access is re-checked at least this often, even without changes.
 const RECHECK: Duration = Duration::from_secs(15);
+/// How many recently sent comment ids a stream remembers (see `Live::sent`).
+const REMEMBERED: usize = 16;
 
 /// This process's fan-out of ticket changes.
 pub struct Bus {
@@ -39,6 +42,8 @@ pub struct Bus {
     /// Turns true when the server shuts down: open streams end (browsers
     /// reconnect to the next server with the last id they saw).
     closing: tokio::sync::watch::Sender<bool>,
+    /// Live streams open in this process.
+    open: AtomicUsize,
 }
 
 impl Default for Bus {
@@ -46,6 +51,7 @@ impl Default for Bus {
         Bus {
             tx: broadcast::channel(4096).0,
             closing: tokio::sync::watch::channel(false).0,
+            open: AtomicUsize::new(0),
         }
     }
 }
@@ -54,6 +60,11 @@ impl Bus {
     /// Ends every open stream (graceful shutdown waits for them otherwise).
     pub fn close(&self) {
         let _ = self.closing.send(true);
+    }
+
+    /// How many live pages this process is serving now.
+    pub fn open_streams(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<i32> {
@@ -156,6 +167,7 @@ pub async fn events(
         .and_then(|v| v.parse::<i32>().ok())
         .or(q.after)
         .unwrap_or(0);
+    state.live.open.fetch_add(1, Ordering::Relaxed);
     let live = Live {
         state: state.clone(),
         token,
@@ -166,7 +178,7 @@ pub async fn events(
         closing: state.live.closing.subscribe(),
         sent: std::collections::BTreeSet::new(),
         pending: VecDeque::new(),
-        snapshot: None,
+        snapshot: 0,
         started: false,
         ended: false,
         recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK),
@@ -196,7 +208,8 @@ struct Live {
     /// one but committed after it is still sent, and nothing twice.
     sent: std::collections::BTreeSet<i32>,
     pending: VecDeque<Event>,
-    snapshot: Option<String>,
+    /// A hash of the last status/SLA snapshot sent (only changes are sent).
+    snapshot: u64,
     started: bool,
     ended: bool,
     recheck: tokio::time::Interval,
@@ -237,7 +250,7 @@ impl Live {
                         continue;
                     }
                     self.sent.insert(c.id);
-                    while self.sent.len() > 64 {
+                    while self.sent.len() > REMEMBERED {
                         self.sent.pop_first();
                     }
                     self.last = self.last.max(c.id);
@@ -256,10 +269,17 @@ impl Live {
         match live_snapshot(db, self.id).await {
             Ok(s) => {
                 let json = serde_json::to_string(&s).unwrap_or_default();
-                if self.snapshot.as_deref() != Some(json.as_str()) {
+                let hash = {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    json.hash(&mut h);
+                    // Never 0, the "nothing sent yet" value.
+                    h.finish() | 1
+                };
+                if self.snapshot != hash {
                     self.pending
-                        .push_back(Event::default().event("ticket").data(json.clone()));
-                    self.snapshot = Some(json);
+                        .push_back(Event::default().event("ticket").data(json));
+                    self.snapshot = hash;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "live snapshot"),
@@ -268,6 +288,15 @@ impl Live {
     }
 }
 
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.state.live.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The stream a page reads. While idle it holds only `Live` and three small
+/// waits; a refresh (queries, rendering) is boxed so its larger state lives
+/// only while it runs — an open page costs the server little.
 fn stream(live: Live) -> impl Stream<Item = Result<Event, Infallible>> {
     futures::stream::unfold(live, |mut live| async move {
         loop {
@@ -279,7 +308,7 @@ fn stream(live: Live) -> impl Stream<Item = Result<Event, Infallible>> {
             }
             if !live.started {
                 live.started = true;
-                live.ended = !live.refresh().await;
+                live.ended = !Box::pin(live.refresh()).await;
                 continue;
             }
             let changed = tokio::select! {
@@ -294,7 +323,7 @@ fn stream(live: Live) -> impl Stream<Item = Result<Event, Infallible>> {
                 _ = live.closing.changed() => return None,
             };
             if changed {
-                live.ended = !live.refresh().await;
+                live.ended = !Box::pin(live.refresh()).await;
             }
         }
     })
