@@ -1954,20 +1954,31 @@ async fn affected_servers_come_from_the_organizations_inventory(srv: &TestServer
             .len()
     };
 
-    // Checked boxes arrive with gaps in their indexes, as a browser sends them.
-    let res = srv
-        .call(
-            "open_ticket",
-            Some(&tech1),
-            &[
+    // Opens a ticket naming `servers` as form fields `ticket[servers][i]`.
+    let open_naming = |servers: Vec<(usize, String)>| {
+        let tech1 = tech1.clone();
+        async move {
+            let names: Vec<String> = servers
+                .iter()
+                .map(|(i, _)| format!("ticket[servers][{i}]"))
+                .collect();
+            let mut form = vec![
                 ("ticket[subject]", "Slow disks"),
                 ("ticket[description]", "Since the upgrade."),
                 ("ticket[severity]", "3"),
-                ("ticket[servers][0]", web.as_str()),
-                ("ticket[servers][2]", db2.as_str()),
-            ],
-        )
-        .await;
+            ];
+            form.extend(
+                names
+                    .iter()
+                    .zip(&servers)
+                    .map(|(n, (_, id))| (n.as_str(), id.as_str())),
+            );
+            srv.call("open_ticket", Some(&tech1), &form).await
+        }
+    };
+
+    // Checked boxes arrive with gaps in their indexes, as a browser sends them.
+    let res = open_naming(vec![(0, web.clone()), (2, db2)]).await;
     assert_eq!(res.status(), 200);
     let t: i32 = res.json().await.unwrap();
     let view: Value = srv
@@ -1994,20 +2005,8 @@ async fn affected_servers_come_from_the_organizations_inventory(srv: &TestServer
 
     // Another organization's server, or one not accepted yet: refused, nothing saved.
     let before = tickets().await;
-    for other in [&globex, &pending] {
-        let res = srv
-            .call(
-                "open_ticket",
-                Some(&tech1),
-                &[
-                    ("ticket[subject]", "Not ours"),
-                    ("ticket[description]", "x"),
-                    ("ticket[severity]", "3"),
-                    ("ticket[servers][0]", web.as_str()),
-                    ("ticket[servers][1]", other.as_str()),
-                ],
-            )
-            .await;
+    for other in [globex.clone(), pending] {
+        let res = open_naming(vec![(0, web.clone()), (1, other)]).await;
         assert_eq!(res.status(), 400);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["problems"][0]["field"], "servers", "{body}");
