@@ -20,7 +20,7 @@ export PATH := $(PORTICO_TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 help:
 	@echo "make run    - build and start Portico with demo data on http://127.0.0.1:3000"
 	@echo "make test   - run every test (needs PostgreSQL on 127.0.0.1:5432 for the PostgreSQL half)"
-	@echo "make bench  - bundle size and sign-in page throughput figures"
+	@echo "make bench  - figures: bundle size, page throughput, live delivery and memory"
 
 setup:
 	@bash .ci/setup build
