@@ -45,7 +45,11 @@ pub fn token_in(subject: &str) -> Option<&str> {
     let start = subject.find("[#T-")? + 4;
     let rest = &subject[start..];
     let end = rest.find(']')?;
-    let token = &rest[..end];
+    well_formed(&rest[..end])
+}
+
+/// `token` if it can be a ticket token (1 to 16 hex digits).
+fn well_formed(token: &str) -> Option<&str> {
     (!token.is_empty() && token.len() <= 16 && token.chars().all(|c| c.is_ascii_hexdigit()))
         .then_some(token)
 }
@@ -105,9 +109,7 @@ async fn record(
 /// (without angle brackets).
 pub fn token_in_message_id(id: &str) -> Option<&str> {
     let rest = id.trim_matches(['<', '>']).strip_prefix("ticket.")?;
-    let token = &rest[..rest.find(['.', '@'])?];
-    (!token.is_empty() && token.len() <= 16 && token.chars().all(|c| c.is_ascii_hexdigit()))
-        .then_some(token)
+    well_formed(&rest[..rest.find(['.', '@'])?])
 }
 
 /// Which ticket a message answers: by the token in its subject, else by the
