@@ -1645,26 +1645,19 @@ async fn mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the
         400,
         "a message is filed once"
     );
-    assert_eq!(
-        srv.call(
-            "dismiss_held_mail",
-            Some(&tech1),
-            &[("message_id", main.as_str())]
-        )
-        .await
-        .status(),
-        403
-    );
-    assert_eq!(
-        srv.call(
-            "dismiss_held_mail",
-            Some(&admin),
-            &[("message_id", main.as_str())]
-        )
-        .await
-        .status(),
-        200
-    );
+    let dismiss = |cookie: String| {
+        let main = main.clone();
+        async move {
+            srv.call(
+                "dismiss_held_mail",
+                Some(&cookie),
+                &[("message_id", main.as_str())],
+            )
+            .await
+        }
+    };
+    assert_eq!(dismiss(tech1.clone()).await.status(), 403);
+    assert_eq!(dismiss(admin.clone()).await.status(), 200);
     let left: Value = srv
         .call("list_held_mail", Some(&admin), &[])
         .await
