@@ -109,3 +109,52 @@ test('an attachment uploads in the background (progress shown) and appears in th
   await expect(page.locator('.comments a', { hasText: 'dump.bin' })).toBeVisible({ timeout: 5_000 });
   expect(await page.evaluate(() => (window as any).__portico_mark)).toBe('same page');
 });
+
+test('a page that loses its live connection keeps trying, and shows what it missed, once', async ({ browser }) => {
+  test.setTimeout(60_000);
+  const customer = await as(browser, 'tech1@acme.example');
+  const problems = watchForErrors(customer);
+  // The network between this page and Portico: passed through to the real
+  // server, except that it can be cut, and kept down, on demand.
+  let down = false;
+  let attempts = 0;
+  const cuts: Array<() => Promise<void>> = [];
+  await customer.routeWebSocket(/\/tickets\/\d+\/live/, (ws) => {
+    attempts += 1;
+    if (down) {
+      void ws.close({ code: 4000, reason: 'network down' });
+      return;
+    }
+    const server = ws.connectToServer();
+    cuts.push(async () => {
+      await server.close();
+      await ws.close({ code: 4000, reason: 'network down' });
+    });
+  });
+  const id = await openTicket(customer, 'The connection drops');
+  await expectHydrated(customer);
+  await expect(customer.locator('[data-live="true"]')).toHaveCount(1);
+  await customer.evaluate(() => ((window as any).__portico_mark = 'still here'));
+
+  down = true;
+  for (const cut of cuts.splice(0)) await cut();
+  await expect(customer.locator('[data-live="false"]')).toHaveCount(1);
+  const before = attempts;
+  // While it is down, support answers.
+  const staff = await as(browser, 'agent@example.com');
+  await staff.goto(`/staff/tickets/${id}`);
+  await staff.getByLabel('Comment (Markdown)').fill('Posted while you were offline.');
+  await staff.getByRole('button', { name: 'Save' }).click();
+  await expect(staff.getByText('Comment added.')).toBeVisible();
+  // The page keeps trying (with growing pauses) while the network is down…
+  await expect.poll(() => attempts, { timeout: 15_000 }).toBeGreaterThan(before + 1);
+  // …and once it is back, catches up without a reload.
+  down = false;
+  await expect(customer.locator('.comments li', { hasText: 'Posted while you were offline.' })).toHaveCount(1, {
+    timeout: 25_000,
+  });
+  await expect(customer.locator('[data-live="true"]')).toHaveCount(1);
+  await expect(customer.locator('.live-status')).toContainText('Open');
+  expect(await customer.evaluate(() => (window as any).__portico_mark)).toBe('still here');
+  expect(problems).toEqual([]);
+});

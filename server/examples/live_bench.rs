@@ -2,13 +2,14 @@
 //! idle live page costs the server.
 //!
 //! Against a running release server (demo data): signs in, opens a ticket,
-//! opens N event streams on it (10, then 1,000), posts comments and times
-//! each delivery (post → event received) on every stream. Beside it, a bare
+//! opens N live sockets on it (10, then 1,000), posts comments and times
+//! each delivery (post → message received) on every socket. Beside it, a bare
 //! in-process `tokio::sync::broadcast` to as many receivers, for the floor.
-//! Memory per idle stream is the server's heap in use (as the Staff Console
-//! shows admins) with 1,000 streams open, less before, beside the same
-//! measure for 1,000 idle keep-alive connections (the HTTP server's floor);
-//! with `--server-pid`, resident memory too.
+//! Memory per idle page is the server's heap in use (as the Staff Console
+//! shows admins) with 1,000 sockets open, less before, beside the same
+//! measure for 1,000 idle keep-alive HTTP connections (what each page cost
+//! when it held an HTTP response open); with `--server-pid`, resident memory
+//! too.
 //!
 //! Usage: live_bench --base http://127.0.0.1:3199 [--server-pid PID]
 
@@ -140,7 +141,9 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Opens `n` streams; each reports (round, instant) when a comment arrives.
+/// Opens `n` live sockets; each reports (round, instant) when a comment
+/// arrives. A new socket first replays the ticket's history, then sends the
+/// ticket's state: only comments after that count as deliveries.
 async fn open_streams(
     base: &str,
     cookie: &str,
@@ -150,42 +153,53 @@ async fn open_streams(
     mpsc::UnboundedReceiver<(usize, Instant)>,
     Vec<tokio::task::JoinHandle<()>>,
 ) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+    use tokio_tungstenite::tungstenite::Message;
     let (tx, rx) = mpsc::unbounded_channel();
     let ready = Arc::new(Barrier::new(n + 1));
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
-        let client = reqwest::Client::new();
-        let url = format!("{base}/tickets/{ticket}/events");
+        let url = format!(
+            "{}/tickets/{ticket}/live",
+            base.replacen("http://", "ws://", 1)
+        );
         let cookie = cookie.to_string();
         let tx = tx.clone();
         let ready = ready.clone();
         tasks.push(tokio::spawn(async move {
-            let mut res = client
-                .get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .expect("stream");
-            assert_eq!(res.status(), 200, "stream refused");
-            let mut buf = String::new();
+            let mut req = url.into_client_request().expect("request");
+            req.headers_mut()
+                .insert("cookie", cookie.parse().expect("cookie"));
+            // The client's buffers are not what is measured: keep them small.
+            let config = WebSocketConfig::default()
+                .read_buffer_size(4096)
+                .write_buffer_size(0);
+            let (mut ws, _) =
+                tokio_tungstenite::connect_async_with_config(req, Some(config), false)
+                    .await
+                    .expect("live socket refused");
             let mut waiting = true;
-            while let Ok(Some(chunk)) = res.chunk().await {
-                buf.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(i) = buf.find("\n\n") {
-                    let block: String = buf.drain(..i + 2).collect();
-                    if waiting && block.contains("event: ticket") {
+            while let Some(Ok(message)) = ws.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                if waiting {
+                    if text.starts_with("{\"ticket\"") {
                         waiting = false;
                         ready.wait().await;
                     }
-                    if block.contains("event: comment") {
-                        if let Some(round) = block
-                            .split("BENCH-ROUND-")
-                            .nth(1)
-                            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-                            .and_then(|r| r.parse::<usize>().ok())
-                        {
-                            let _ = tx.send((round, Instant::now()));
-                        }
+                    continue;
+                }
+                if text.starts_with("{\"comment\"") {
+                    if let Some(round) = text
+                        .split("BENCH-ROUND-")
+                        .nth(1)
+                        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                        .and_then(|r| r.parse::<usize>().ok())
+                    {
+                        let _ = tx.send((round, Instant::now()));
                     }
                 }
             }
@@ -296,7 +310,7 @@ async fn main() {
         let lat = deliveries(&client, &base, &staff, ticket, n, &mut rx).await;
         println!(
             "{:<40} {:>10} {:>10} {:>10}",
-            "Portico (HTTP, SSE, SQLite)",
+            "Portico (WebSocket, SQLite)",
             n,
             ms(percentile(&lat, 0.5)),
             ms(percentile(&lat, 0.99))
@@ -326,7 +340,7 @@ async fn main() {
     let floor = idle_connection_heap(&base, &admin, 1000).await;
     println!();
     println!(
-        "server memory per idle live page: {heap_per_stream:.1} KB heap in use (1,000 streams)"
+        "server memory per idle live page: {heap_per_stream:.1} KB heap in use (1,000 sockets)"
     );
     println!("  beside an idle keep-alive HTTP connection: {floor:.1} KB heap in use (1,000 connections)");
     if let Some(kb) = per_conn {

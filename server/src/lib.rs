@@ -200,7 +200,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/documents/open", get(open_document_link))
         .route("/documents/{id}/pdf", get(document_pdf))
-        .route("/tickets/{id}/events", get(app::support::live::events))
+        .route("/tickets/{id}/live", get(app::support::live::socket))
         .route(
             "/tickets/{id}/attachments",
             axum::routing::post(app::support::attachments::upload).layer(

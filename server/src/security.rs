@@ -85,6 +85,16 @@ fn is_safe_method(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// A WebSocket handshake is a GET, yet it carries the session cookie into a
+/// channel that stays open (cross-site WebSocket hijacking): it must come
+/// from our own pages, like a POST.
+fn is_websocket_upgrade(req: &Request) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
 /// Whether a state-changing request comes from our own pages. Browsers send
 /// `Sec-Fetch-Site` (modern ones) or at least `Origin` on every POST; a
 /// request with neither is not from a browser and cannot ride a user's cookie
@@ -114,7 +124,9 @@ pub async fn reject_cross_site(
     req: Request,
     next: Next,
 ) -> Response {
-    if !is_safe_method(req.method()) && !same_site_request(&req, state.settings.origin()) {
+    if (!is_safe_method(req.method()) || is_websocket_upgrade(&req))
+        && !same_site_request(&req, state.settings.origin())
+    {
         tracing::warn!(method = %req.method(), path = %req.uri().path(), "cross-site request refused");
         return (
             StatusCode::FORBIDDEN,

@@ -32,6 +32,7 @@ db_tests!(
     mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the_rest,
     affected_servers_come_from_the_organizations_inventory,
     admins_see_how_many_live_pages_the_server_holds,
+    a_page_far_behind_gets_everything_it_missed_once,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -847,17 +848,39 @@ async fn bad_input_is_refused_with_what_to_fix(srv: &TestServer) {
     assert_eq!(res["page"], 0);
 }
 
-/// A Server-Sent Events stream read over real HTTP.
+/// A ticket's live socket, read over a real WebSocket connection.
 struct Stream {
-    res: reqwest::Response,
-    buf: String,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 }
 
+/// One live message, parsed with the type the browser parses it with.
 #[derive(Debug)]
 struct Ev {
     kind: String,
+    /// The comment id, for comments.
     id: String,
+    /// The message's content as JSON.
     data: String,
+}
+
+impl Ev {
+    fn parse(text: &str) -> Ev {
+        use app::support::LiveEvent;
+        let event: LiveEvent =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("not a LiveEvent ({e}): {text}"));
+        let (kind, id, data) = match event {
+            LiveEvent::Comment(c) => ("comment", c.id.to_string(), serde_json::to_string(&c)),
+            LiveEvent::Ticket(t) => ("ticket", String::new(), serde_json::to_string(&t)),
+            LiveEvent::End(reason) => ("end", String::new(), Ok(reason)),
+        };
+        Ev {
+            kind: kind.into(),
+            id,
+            data: data.unwrap(),
+        }
+    }
 }
 
 impl Stream {
@@ -865,56 +888,54 @@ impl Stream {
         srv: &TestServer,
         cookie: Option<&str>,
         id: i32,
-        last_event_id: Option<i32>,
+        after: Option<i32>,
     ) -> Result<Stream, u16> {
-        let mut req = srv.client.get(srv.url(&format!("/tickets/{id}/events")));
-        if let Some(c) = cookie {
-            req = req.header("cookie", c);
-        }
-        if let Some(l) = last_event_id {
-            req = req.header("last-event-id", l.to_string());
-        }
-        let res = req.send().await.expect("request");
-        if res.status() != 200 {
-            return Err(res.status().as_u16());
-        }
-        assert_eq!(res.headers()["content-type"], "text/event-stream");
-        Ok(Stream {
-            res,
-            buf: String::new(),
-        })
+        Self::open_with(srv, cookie, id, after, &[]).await
     }
 
-    /// The next event (keep-alive comments skipped), or `None` after `within`.
+    /// Opens the socket with extra handshake headers; `Err(status)` when the
+    /// server refuses the upgrade.
+    async fn open_with(
+        srv: &TestServer,
+        cookie: Option<&str>,
+        id: i32,
+        after: Option<i32>,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Stream, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::Error;
+        let mut path = format!("/tickets/{id}/live");
+        if let Some(after) = after {
+            path.push_str(&format!("?after={after}"));
+        }
+        let url = srv.url(&path).replacen("http://", "ws://", 1);
+        let mut req = url.into_client_request().expect("a WebSocket request");
+        if let Some(c) = cookie {
+            req.headers_mut().insert("cookie", c.parse().unwrap());
+        }
+        for (k, v) in headers {
+            req.headers_mut().insert(*k, v.parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((ws, res)) => {
+                assert_eq!(res.status(), 101);
+                Ok(Stream { ws })
+            }
+            Err(Error::Http(res)) => Err(res.status().as_u16()),
+            Err(e) => panic!("live socket: {e}"),
+        }
+    }
+
+    /// The next message (pings skipped), or `None` once the socket closes or
+    /// after `within`.
     async fn next(&mut self, within: Duration) -> Option<Ev> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            if let Some(i) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..i + 2).collect();
-                let mut ev = Ev {
-                    kind: "message".into(),
-                    id: String::new(),
-                    data: String::new(),
-                };
-                let mut any = false;
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        ev.kind = v.trim().into();
-                        any = true;
-                    } else if let Some(v) = line.strip_prefix("id:") {
-                        ev.id = v.trim().into();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        ev.data.push_str(v.trim_start());
-                        any = true;
-                    }
-                }
-                if any {
-                    return Some(ev);
-                }
-                continue;
-            }
-            match tokio::time::timeout_at(deadline, self.res.chunk()).await {
-                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => return Some(Ev::parse(&text)),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                 _ => return None,
             }
         }
@@ -951,6 +972,33 @@ async fn live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see(srv
         Stream::open(srv, Some(&main_a), t, None).await.err(),
         Some(403)
     );
+    // A handshake from another site is refused before the socket opens (the
+    // cookie would ride along): by Origin, and by Sec-Fetch-Site. Our own
+    // origin opens it.
+    for header in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        assert_eq!(
+            Stream::open_with(srv, Some(&tech1), t, None, &[header])
+                .await
+                .err(),
+            Some(403),
+            "{header:?}"
+        );
+    }
+    let ours = [("origin", srv.base.as_str())];
+    let ours = Stream::open_with(srv, Some(&tech1), t, None, &ours).await;
+    assert!(ours.is_ok(), "same-origin handshake");
+    // A plain GET, without the upgrade, is told what is wrong; nothing streams.
+    let res = srv
+        .client
+        .get(srv.url(&format!("/tickets/{t}/live")))
+        .header("cookie", &tech1)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
 
     let mut customer = Stream::open(srv, Some(&tech1), t, None).await.unwrap();
     let mut staff = Stream::open(srv, Some(&agent), t, None).await.unwrap();
@@ -1054,6 +1102,83 @@ async fn live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see(srv
     let end = back.next_comment().await.expect("end event");
     assert_eq!(end.kind, "end");
     assert!(back.next(Duration::from_secs(2)).await.is_none(), "closed");
+}
+
+/// Open pages share one read of a ticket's newest comments; a page that
+/// comes back from further behind than that reads its own, and still gets
+/// everything it missed, in order, once, without internal notes.
+async fn a_page_far_behind_gets_everything_it_missed_once(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Long conversation", "3").await;
+    // A page open all along keeps the shared view warm.
+    let mut open_all_along = Stream::open(srv, Some(&tech1), t, None).await.unwrap();
+    assert_eq!(
+        open_all_along
+            .next(Duration::from_secs(5))
+            .await
+            .unwrap()
+            .kind,
+        "ticket"
+    );
+    for i in 0..45 {
+        let internal: &[(&str, &str)] = if i % 5 == 4 {
+            &[("internal", "on")]
+        } else {
+            &[]
+        };
+        let body = format!(
+            "{}-{i:02}",
+            if internal.is_empty() {
+                "PUBLIC"
+            } else {
+                "SECRET"
+            }
+        );
+        assert_eq!(comment(srv, &agent, t, &body, internal).await.status(), 200);
+    }
+    let mut seen_live = Vec::new();
+    while let Some(ev) = open_all_along.next_comment().await {
+        seen_live.push(ev.data);
+        if seen_live.len() == 36 {
+            break;
+        }
+    }
+    let public: Vec<String> = (0..45)
+        .filter(|i| i % 5 != 4)
+        .map(|i| format!("PUBLIC-{i:02}"))
+        .collect();
+    assert_eq!(seen_live.len(), public.len());
+    for (got, want) in seen_live.iter().zip(&public) {
+        assert!(got.contains(want.as_str()), "{want} expected, got {got}");
+    }
+
+    let first = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(t))
+        .order_by_asc(ticket_comment::Column::Id)
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // Back after the first comment: 44 behind, more than the shared tail.
+    let mut back = Stream::open(srv, Some(&tech1), t, Some(first))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(ev) = back.next_comment().await {
+        assert_eq!(ev.kind, "comment", "{ev:?}");
+        assert!(!ev.data.contains("SECRET"), "{ev:?}");
+        got.push(ev.data);
+    }
+    assert_eq!(
+        got.len(),
+        public.len() - 1,
+        "everything after the first, once"
+    );
+    for (got, want) in got.iter().zip(&public[1..]) {
+        assert!(got.contains(want.as_str()), "{want} expected, got {got}");
+    }
 }
 
 /// Two server processes on one PostgreSQL database: a comment posted through

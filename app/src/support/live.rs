@@ -1,28 +1,36 @@
-//! Live ticket pages: a per-ticket Server-Sent Events stream.
+//! Live ticket pages: a per-ticket WebSocket.
 //!
 //! A change to a ticket publishes its id. With PostgreSQL that is a
 //! `NOTIFY portico_tickets` (so every server process on the database hears
 //! it, through its `LISTEN`); with SQLite (one process) a local broadcast.
-//! Each open stream, woken by its ticket's id, re-checks the viewer's access
-//! (session, contact, visibility) and sends what is new: comments after the
-//! last one it sent (the event id, so a reconnecting browser gets what it
-//! missed, in order, once — internal notes only to staff), and the ticket's
-//! status and SLA clocks. When access ends, the stream says so and ends.
+//! Each open socket, woken by its ticket's id, re-checks the viewer's access
+//! (session, contact, visibility) and sends what is new as a [`LiveEvent`]:
+//! comments after the last one it sent (a reconnecting page says which one
+//! that was, `?after=ID`, and gets what it missed, in order, once — internal
+//! notes only to staff), and the ticket's status and SLA clocks. When access
+//! ends, the socket says so and closes.
+//!
+//! Why a WebSocket and not Server-Sent Events: an idle SSE response keeps its
+//! whole HTTP/1 connection alive in hyper (read and write buffers, ~28 KB),
+//! while an upgraded socket keeps only the TCP stream and the buffers set
+//! here, so an open page costs the server a few kilobytes.
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
 use http::{HeaderMap, StatusCode};
 use sea_orm::{ConnectionTrait, DbBackend};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, OnceCell};
+use tokio::time::Instant;
 
-use super::ssr::{comments_after_except, live_snapshot, visible};
+use super::ssr::{comment_tail, comments_after_except, live_snapshot, visible};
+use super::LiveEvent;
 use crate::auth::ssr::session;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -31,19 +39,76 @@ const CHANNEL: &str = "portico_tickets";
 /// Published when who-sees-what may have changed (a contact deactivated,
 /// ticket sharing switched): every open stream re-checks its access.
 pub const ACCESS_CHANGED: i32 = 0;
-/// Access is re-checked at least this often, even without changes.
+/// Access is re-checked at least this often, even without changes (and the
+/// socket pinged, so proxies keep it and dead peers are found).
 const RECHECK: Duration = Duration::from_secs(15);
-/// How many recently sent comment ids a stream remembers (see `Live::sent`).
+/// A page only listens: what a browser sends is pongs and a close frame. The
+/// read buffer is allocated up front for every socket, so it stays small.
+const READ_BUFFER: usize = 1024;
+/// The largest message a page may send (anything bigger closes the socket).
+const MAX_INCOMING: usize = 4096;
+/// Bytes queued for a page that does not read before the socket is dropped.
+const MAX_QUEUED: usize = 1 << 20;
+/// How many recently sent comment ids a socket remembers (see `Live::sent`).
 const REMEMBERED: usize = 16;
+/// How many of a ticket's newest comments its pages share (see [`Shared`]).
+const TAIL: u64 = 32;
+/// How long what a ticket's pages share is good for without a change: SLA
+/// clocks turn "breached" by the clock alone.
+const SHARED_FOR: Duration = Duration::from_secs(1);
 
 /// This process's fan-out of ticket changes.
 pub struct Bus {
     tx: broadcast::Sender<i32>,
-    /// Turns true when the server shuts down: open streams end (browsers
+    /// Turns true when the server shuts down: open sockets close (pages
     /// reconnect to the next server with the last id they saw).
     closing: tokio::sync::watch::Sender<bool>,
-    /// Live streams open in this process.
+    /// Live sockets open in this process.
     open: AtomicUsize,
+    /// Per ticket, what all its open pages are sent after a change, read
+    /// and rendered once instead of once per page. A change removes it.
+    shared: Mutex<HashMap<i32, Arc<Shared>>>,
+}
+
+struct Shared {
+    made: Instant,
+    content: OnceCell<Arc<Content>>,
+}
+
+/// A ticket's newest comments and its state, as JSON [`LiveEvent`]s. Holds
+/// internal notes: each socket filters them by its own viewer's access.
+struct Content {
+    /// (id, internal note, message), oldest first.
+    tail: Vec<(i32, bool, Utf8Bytes)>,
+    /// Whether `tail` is every comment the ticket has.
+    complete: bool,
+    snapshot: Utf8Bytes,
+    /// A hash of `snapshot`, never 0 (the "nothing sent yet" value).
+    snapshot_hash: u64,
+}
+
+fn message(event: &LiveEvent) -> Utf8Bytes {
+    serde_json::to_string(event).unwrap_or_default().into()
+}
+
+async fn read_content(db: &sea_orm::DatabaseConnection, id: i32) -> Result<Arc<Content>, AppError> {
+    let (comments, complete) = comment_tail(db, id, TAIL).await?;
+    let snapshot = message(&LiveEvent::Ticket(live_snapshot(db, id).await?));
+    let snapshot_hash = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        snapshot.as_str().hash(&mut h);
+        h.finish() | 1
+    };
+    Ok(Arc::new(Content {
+        tail: comments
+            .into_iter()
+            .map(|c| (c.id, c.internal, message(&LiveEvent::Comment(c))))
+            .collect(),
+        complete,
+        snapshot,
+        snapshot_hash,
+    }))
 }
 
 impl Default for Bus {
@@ -52,6 +117,7 @@ impl Default for Bus {
             tx: broadcast::channel(4096).0,
             closing: tokio::sync::watch::channel(false).0,
             open: AtomicUsize::new(0),
+            shared: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -71,9 +137,46 @@ impl Bus {
         self.tx.subscribe()
     }
 
-    /// Delivers to this process's streams (what the PostgreSQL listener calls).
+    /// Delivers to this process's sockets (what the PostgreSQL listener calls).
     pub fn deliver(&self, ticket_id: i32) {
+        // Before the wake-up: a page woken by this change reads after it.
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&ticket_id);
         let _ = self.tx.send(ticket_id);
+    }
+
+    /// What the pages of ticket `id` share now: the first page to ask after a
+    /// change reads it, the others wait for that read.
+    async fn content(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        id: i32,
+    ) -> Result<Arc<Content>, AppError> {
+        let shared = {
+            let mut map = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            match map.get(&id) {
+                Some(s) if now - s.made < SHARED_FOR => s.clone(),
+                _ => {
+                    if map.len() >= 1024 {
+                        map.retain(|_, s| now - s.made < SHARED_FOR);
+                    }
+                    let s = Arc::new(Shared {
+                        made: now,
+                        content: OnceCell::new(),
+                    });
+                    map.insert(id, s.clone());
+                    s
+                }
+            }
+        };
+        shared
+            .content
+            .get_or_try_init(|| read_content(db, id))
+            .await
+            .cloned()
     }
 }
 
@@ -135,12 +238,16 @@ pub struct After {
     after: Option<i32>,
 }
 
-/// `GET /tickets/{id}/events`: the live stream of one ticket.
-pub async fn events(
+/// `GET /tickets/{id}/live`: the live socket of one ticket. Access is
+/// checked before the upgrade, so a refusal is a plain HTTP status (401,
+/// 403, 404 like the ticket page); cross-site handshakes are refused by the
+/// router's Origin check.
+pub async fn socket(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<After>,
     headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let Ok(id) = id.parse::<i32>() else {
         return (StatusCode::NOT_FOUND, "Not found.").into_response();
@@ -160,32 +267,33 @@ pub async fn events(
             return (status, e.to_string()).into_response();
         }
     };
-    // A reconnecting browser says where it stopped; a new page, what it rendered.
-    let last = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i32>().ok())
-        .or(q.after)
-        .unwrap_or(0);
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
     state.live.open.fetch_add(1, Ordering::Relaxed);
     let live = Live {
         state: state.clone(),
         token,
         id,
         staff,
-        last,
+        // A new page says what it rendered; a reconnecting one, where it stopped.
+        last: q.after.unwrap_or(0).max(0),
         rx: state.live.subscribe(),
         closing: state.live.closing.subscribe(),
         sent: std::collections::BTreeSet::new(),
         pending: VecDeque::new(),
         snapshot: 0,
-        started: false,
         ended: false,
         recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK),
     };
-    Sse::new(stream(live))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
-        .into_response()
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_QUEUED)
+        .max_message_size(MAX_INCOMING)
+        .max_frame_size(MAX_INCOMING)
+        .on_upgrade(move |socket| run(socket, live))
 }
 
 /// Whether the session behind `token` may still see ticket `id` (and is staff).
@@ -207,31 +315,57 @@ struct Live {
     /// Comment ids sent lately: a comment whose id was taken before a later
     /// one but committed after it is still sent, and nothing twice.
     sent: std::collections::BTreeSet<i32>,
-    pending: VecDeque<Event>,
+    /// Messages (JSON [`LiveEvent`]s) waiting to be sent.
+    pending: VecDeque<Utf8Bytes>,
     /// A hash of the last status/SLA snapshot sent (only changes are sent).
     snapshot: u64,
-    started: bool,
     ended: bool,
     recheck: tokio::time::Interval,
 }
 
 impl Live {
+    /// Whether comment `id` is news to this page; if so, remembers it.
+    fn take(&mut self, id: i32) -> bool {
+        if self.sent.contains(&id) {
+            return false;
+        }
+        if id <= self.last && self.sent.first().is_none_or(|lowest| id < *lowest) {
+            // Older than anything this socket tracks: the page has it.
+            return false;
+        }
+        self.sent.insert(id);
+        while self.sent.len() > REMEMBERED {
+            self.sent.pop_first();
+        }
+        self.last = self.last.max(id);
+        true
+    }
+
     /// Queues what changed since the last look; `false` when access has ended.
     async fn refresh(&mut self) -> bool {
+        // Access is this viewer's own, checked every time; only what every
+        // page of the ticket is shown alike is shared.
         match check(&self.state, &self.token, self.id).await {
             Ok(staff) => self.staff = staff,
             Err(AppError::Unauthenticated | AppError::Forbidden | AppError::NotFound) => {
                 self.pending
-                    .push_back(Event::default().event("end").data("access ended"));
+                    .push_back(message(&LiveEvent::End("access ended".into())));
                 return false;
             }
-            // A passing database hiccup: keep the stream, look again next time.
+            // A passing database hiccup: keep the socket, look again next time.
             Err(e) => {
                 tracing::warn!(error = %e, "live access check failed; retrying later");
                 return true;
             }
         }
-        let db = &self.state.db;
+        let state = self.state.clone();
+        let content = match state.live.content(&state.db, self.id).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "live ticket read failed; retrying later");
+                return true;
+            }
+        };
         // Look a little below the last id sent: ids are taken at insert but
         // seen at commit, so a lower id can appear after a higher one.
         let from = self
@@ -239,50 +373,30 @@ impl Live {
             .first()
             .map_or(self.last, |lowest| lowest - 1)
             .min(self.last);
-        match comments_after_except(db, self.id, from, self.staff, &self.sent).await {
-            Ok(comments) => {
-                for c in comments {
-                    if c.id <= self.last && self.sent.contains(&c.id) {
-                        continue;
-                    }
-                    if c.id <= self.last && self.sent.first().is_none_or(|lowest| c.id < *lowest) {
-                        // Older than anything this stream tracks: the page has it.
-                        continue;
-                    }
-                    self.sent.insert(c.id);
-                    while self.sent.len() > REMEMBERED {
-                        self.sent.pop_first();
-                    }
-                    self.last = self.last.max(c.id);
-                    if let Ok(json) = serde_json::to_string(&c) {
-                        self.pending.push_back(
-                            Event::default()
-                                .event("comment")
-                                .id(c.id.to_string())
-                                .data(json),
-                        );
-                    }
+        if content.complete || content.tail.first().is_some_and(|(id, ..)| *id <= from) {
+            for (id, internal, json) in &content.tail {
+                // Internal notes never reach a customer.
+                if *id > from && (self.staff || !internal) && self.take(*id) {
+                    self.pending.push_back(json.clone());
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "live comments"),
+        } else {
+            // Further behind than the shared tail (a page back after many
+            // comments): its own read.
+            match comments_after_except(&state.db, self.id, from, self.staff, &self.sent).await {
+                Ok(comments) => {
+                    for c in comments {
+                        if self.take(c.id) {
+                            self.pending.push_back(message(&LiveEvent::Comment(c)));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "live comments"),
+            }
         }
-        match live_snapshot(db, self.id).await {
-            Ok(s) => {
-                let json = serde_json::to_string(&s).unwrap_or_default();
-                let hash = {
-                    use std::hash::{Hash, Hasher};
-                    let mut h = std::collections::hash_map::DefaultHasher::new();
-                    json.hash(&mut h);
-                    // Never 0, the "nothing sent yet" value.
-                    h.finish() | 1
-                };
-                if self.snapshot != hash {
-                    self.pending
-                        .push_back(Event::default().event("ticket").data(json));
-                    self.snapshot = hash;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "live snapshot"),
+        if self.snapshot != content.snapshot_hash {
+            self.pending.push_back(content.snapshot.clone());
+            self.snapshot = content.snapshot_hash;
         }
         true
     }
@@ -294,37 +408,78 @@ impl Drop for Live {
     }
 }
 
-/// The stream a page reads. While idle it holds only `Live` and three small
-/// waits; a refresh (queries, rendering) is boxed so its larger state lives
-/// only while it runs — an open page costs the server little.
-fn stream(live: Live) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures::stream::unfold(live, |mut live| async move {
-        loop {
-            if let Some(e) = live.pending.pop_front() {
-                return Some((Ok(e), live));
-            }
-            if live.ended {
-                return None;
-            }
-            if !live.started {
-                live.started = true;
-                live.ended = !Box::pin(live.refresh()).await;
-                continue;
-            }
-            let changed = tokio::select! {
-                r = live.rx.recv() => match r {
-                    // 0: something about access changed; every stream re-checks.
-                    Ok(id) => id == live.id || id == ACCESS_CHANGED,
-                    // Fell behind: look anyway, nothing is lost (we query by id).
-                    Err(broadcast::error::RecvError::Lagged(_)) => true,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                _ = live.recheck.tick() => true,
-                _ = live.closing.changed() => return None,
-            };
-            if changed {
-                live.ended = !Box::pin(live.refresh()).await;
+/// What woke an idle socket.
+enum Wake {
+    /// Something this page may show changed (or may have: look anyway).
+    Look,
+    /// The periodic access check, with a ping.
+    Recheck,
+    /// The page sent something that needs no answer (a pong).
+    Nothing,
+    /// The page went away.
+    Gone,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// Serves one open page. While idle it holds only `Live`, the socket and
+/// four small waits; a refresh (queries, rendering) is boxed so its larger
+/// state lives only while it runs.
+async fn run(mut socket: WebSocket, mut live: Live) {
+    live.ended = !Box::pin(live.refresh()).await;
+    loop {
+        while let Some(text) = live.pending.pop_front() {
+            if socket.send(Message::Text(text)).await.is_err() {
+                return;
             }
         }
-    })
+        if live.ended {
+            close(&mut socket, close_code::NORMAL, "access ended").await;
+            return;
+        }
+        let wake = tokio::select! {
+            r = live.rx.recv() => match r {
+                // 0: something about access changed; every socket re-checks.
+                Ok(id) if id == live.id || id == ACCESS_CHANGED => Wake::Look,
+                Ok(_) => Wake::Nothing,
+                // Fell behind: look anyway, nothing is lost (we query by id).
+                Err(broadcast::error::RecvError::Lagged(_)) => Wake::Look,
+                Err(broadcast::error::RecvError::Closed) => Wake::Shutdown,
+            },
+            _ = live.recheck.tick() => Wake::Recheck,
+            _ = live.closing.changed() => Wake::Shutdown,
+            m = socket.recv() => match m {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Wake::Gone,
+                Some(Ok(_)) => Wake::Nothing,
+            },
+        };
+        match wake {
+            Wake::Nothing => {}
+            Wake::Gone => return,
+            Wake::Shutdown => {
+                // The page reconnects, to this server's successor.
+                close(&mut socket, close_code::AWAY, "server restarting").await;
+                return;
+            }
+            Wake::Recheck => {
+                if socket
+                    .send(Message::Ping(Default::default()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                live.ended = !Box::pin(live.refresh()).await;
+            }
+            Wake::Look => live.ended = !Box::pin(live.refresh()).await,
+        }
+    }
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }

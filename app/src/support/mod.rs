@@ -181,6 +181,21 @@ pub struct LiveTicket {
     pub slas: Vec<TicketSlaView>,
 }
 
+/// One message on a ticket's live WebSocket, server to page, as JSON
+/// (`{"comment":{…}}`, `{"ticket":{…}}`, `{"end":"…"}`: externally tagged,
+/// the cheapest form for the browser to read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// A comment the viewer may see, newer than what the page has.
+    Comment(CommentView),
+    /// Status, severity, assignee or SLA clocks changed.
+    Ticket(LiveTicket),
+    /// The viewer's access ended (signed out, deactivated, no longer
+    /// allowed): the page stops following and does not reconnect.
+    End(String),
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketForm {
     #[serde(default)]

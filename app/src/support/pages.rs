@@ -525,8 +525,10 @@ fn LiveTicket(
     }
 }
 
-/// Opens the ticket's event stream and applies what arrives. The browser
-/// reconnects by itself, sending the last comment id it saw.
+/// Follows the ticket's live socket and applies what arrives. A dropped
+/// connection is tried again (after 1 s, doubling up to 30 s) from the last
+/// comment the page has, so nothing is missed or shown twice; an `end`
+/// (the viewer's access ended) stops following.
 #[cfg(feature = "hydrate")]
 fn follow(
     id: i32,
@@ -536,50 +538,70 @@ fn follow(
     live: RwSignal<bool>,
 ) {
     use futures::StreamExt;
-    let after = comments.with_untracked(|c| c.iter().map(|c| c.id).max().unwrap_or(0));
+    use gloo_net::websocket::{futures::WebSocket, Message};
     leptos::task::spawn_local(async move {
-        let Ok(mut source) = gloo_net::eventsource::futures::EventSource::new(&format!(
-            "/tickets/{id}/events?after={after}"
-        )) else {
-            return;
-        };
-        let (Ok(c), Ok(t), Ok(e)) = (
-            source.subscribe("comment"),
-            source.subscribe("ticket"),
-            source.subscribe("end"),
-        ) else {
-            return;
-        };
-        live.set(true);
-        let mut events = futures::stream::select(futures::stream::select(c, t), e);
-        while let Some(item) = events.next().await {
-            let Ok((kind, msg)) = item else {
-                // A dropped connection: the browser retries on its own.
-                continue;
+        let mut wait = 1_000u64;
+        loop {
+            let after = comments.with_untracked(|c| c.iter().map(|c| c.id).max().unwrap_or(0));
+            let Some(url) = live_url(id, after) else {
+                return;
             };
-            let data = msg.data().as_string().unwrap_or_default();
-            match kind.as_str() {
-                "comment" => {
-                    if let Ok(c) = serde_json::from_str::<CommentView>(&data) {
-                        comments.update(|list| {
+            if let Ok(mut socket) = WebSocket::open(&url) {
+                while let Some(Ok(message)) = socket.next().await {
+                    let Message::Text(text) = message else {
+                        continue;
+                    };
+                    // The server's first message is the ticket as it is now.
+                    live.set(true);
+                    wait = 1_000;
+                    match serde_json::from_str::<LiveEvent>(&text) {
+                        Ok(LiveEvent::Comment(c)) => comments.update(|list| {
                             if !list.iter().any(|x| x.id == c.id) {
                                 list.push(c);
                             }
-                        });
+                        }),
+                        Ok(LiveEvent::Ticket(s)) => {
+                            status.set(s.status);
+                            slas.set(s.slas);
+                        }
+                        Ok(LiveEvent::End(_)) => {
+                            live.set(false);
+                            return;
+                        }
+                        Err(_) => {}
                     }
                 }
-                "ticket" => {
-                    if let Ok(s) = serde_json::from_str::<LiveTicket>(&data) {
-                        status.set(s.status);
-                        slas.set(s.slas);
-                    }
-                }
-                _ => break,
             }
+            live.set(false);
+            sleep(wait).await;
+            wait = (wait * 2).min(30_000);
         }
-        live.set(false);
-        source.close();
     });
+}
+
+/// `ws://` or `wss://` (as the page was served) to this ticket's socket.
+#[cfg(feature = "hydrate")]
+fn live_url(id: i32, after: i32) -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = location.host().ok()?;
+    Some(format!("{scheme}://{host}/tickets/{id}/live?after={after}"))
+}
+
+#[cfg(feature = "hydrate")]
+async fn sleep(ms: u64) {
+    let (done, wait) = futures::channel::oneshot::channel::<()>();
+    set_timeout(
+        move || {
+            let _ = done.send(());
+        },
+        std::time::Duration::from_millis(ms),
+    );
+    let _ = wait.await;
 }
 
 /// Saved replies staff answer with (`/staff/canned`).

@@ -389,15 +389,39 @@ pub async fn comments_after_except<C: ConnectionTrait>(
         .await?
         .into_iter()
         .filter(|c| !skip.contains(&c.id))
-        .map(|c| CommentView {
-            id: c.id,
-            author: c.author_name,
-            by_staff: c.by_staff,
-            internal: c.internal,
-            body_html: super::markdown::render(&c.body),
-            at: stamp(c.created_at),
-        })
+        .map(comment_view)
         .collect())
+}
+
+/// The newest `n` comments of ticket `id`, oldest first, internal notes
+/// included (for staff eyes, or to be filtered: see `live`), and whether
+/// they are all the ticket has.
+pub async fn comment_tail<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    n: u64,
+) -> Result<(Vec<CommentView>, bool), AppError> {
+    let mut rows = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(id))
+        .order_by_desc(ticket_comment::Column::Id)
+        .limit(n)
+        .all(db)
+        .await?;
+    let complete = (rows.len() as u64) < n;
+    rows.reverse();
+    Ok((rows.into_iter().map(comment_view).collect(), complete))
+}
+
+/// A comment as pages show it: the body rendered and sanitised.
+fn comment_view(c: ticket_comment::Model) -> CommentView {
+    CommentView {
+        id: c.id,
+        author: c.author_name,
+        by_staff: c.by_staff,
+        internal: c.internal,
+        body_html: super::markdown::render(&c.body),
+        at: stamp(c.created_at),
+    }
 }
 
 async fn sla_views<C: ConnectionTrait>(db: &C, id: i32) -> Result<Vec<TicketSlaView>, AppError> {
