@@ -70,7 +70,7 @@ pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
             .count(&state.db)
             .await?;
         let server = (actor.staff_role() == Some(StaffRole::Admin)).then(|| ServerFigures {
-            live_pages: state.live.open_streams() as u64,
+            live_pages: state.live.open_pages() as u64,
             heap_bytes: crate::state::heap_in_use(),
         });
         Ok(StaffDashboard {

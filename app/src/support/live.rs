@@ -37,7 +37,7 @@ use crate::state::AppState;
 
 const CHANNEL: &str = "portico_tickets";
 /// Published when who-sees-what may have changed (a contact deactivated,
-/// ticket sharing switched): every open stream re-checks its access.
+/// ticket sharing switched): every open socket re-checks its access.
 pub const ACCESS_CHANGED: i32 = 0;
 /// Access is re-checked at least this often, even without changes (and the
 /// socket pinged, so proxies keep it and dead peers are found).
@@ -123,13 +123,13 @@ impl Default for Bus {
 }
 
 impl Bus {
-    /// Ends every open stream (graceful shutdown waits for them otherwise).
+    /// Closes every open socket (graceful shutdown waits for them otherwise).
     pub fn close(&self) {
         let _ = self.closing.send(true);
     }
 
     /// How many live pages this process is serving now.
-    pub fn open_streams(&self) -> usize {
+    pub fn open_pages(&self) -> usize {
         self.open.load(Ordering::Relaxed)
     }
 
@@ -198,7 +198,7 @@ pub async fn publish(state: &AppState, id: i32) {
 }
 
 /// With PostgreSQL, forwards `NOTIFY portico_tickets` from any process to
-/// this process's streams; reconnects when the connection drops.
+/// this process's sockets; reconnects when the connection drops.
 pub fn start_listener(state: AppState) {
     if state.db.get_database_backend() != DbBackend::Postgres {
         return;
