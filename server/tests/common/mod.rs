@@ -72,36 +72,7 @@ impl TestServer {
     /// Like `start`, delivering mail to an SMTP server on `smtp_port`.
     pub async fn start_with(backend: Backend, smtp_port: Option<u16>) -> Option<TestServer> {
         let dir = tempdir::TempDir::new();
-        let (url, pg_drop) = match backend {
-            Backend::Sqlite => {
-                let url = format!("sqlite://{}/portico.db?mode=rwc", dir.0.display());
-                (url, None)
-            }
-            Backend::Postgres => {
-                let admin_url = pg_admin_url();
-                let admin = match Database::connect(admin_url.as_str()).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        if pg_required() {
-                            panic!("PostgreSQL is required (PORTICO_REQUIRE_PG=1) but unreachable at {admin_url}: {e}");
-                        }
-                        eprintln!("SKIPPED: PostgreSQL unreachable at {admin_url} ({e}); set PORTICO_TEST_PG_URL to run the PostgreSQL half");
-                        return None;
-                    }
-                };
-                let name = format!("portico_test_{}", tempdir::uuid());
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
-                let _ = admin.close().await;
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_string())
-                    .unwrap_or(admin_url.clone());
-                (format!("{base}/{name}"), Some((admin_url, name)))
-            }
-        };
+        let (url, pg_drop) = fresh_database(backend, &dir).await?;
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -271,13 +242,57 @@ impl TestServer {
             let _ = tx.send(());
         }
         let _ = self.state.db.clone().close().await;
-        if let Some((admin_url, name)) = self.pg_drop.take() {
-            if let Ok(admin) = Database::connect(admin_url.as_str()).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-            }
+        if let Some(pg) = self.pg_drop.take() {
+            drop_database(pg).await;
         }
+    }
+}
+
+/// A new, empty database: a SQLite file in `dir`, or a PostgreSQL database
+/// (dropped by [`drop_database`]). `None`, after saying so, when PostgreSQL is
+/// unreachable and not required.
+pub async fn fresh_database(
+    backend: Backend,
+    dir: &tempdir::TempDir,
+) -> Option<(String, Option<(String, String)>)> {
+    match backend {
+        Backend::Sqlite => Some((
+            format!("sqlite://{}/portico.db?mode=rwc", dir.0.display()),
+            None,
+        )),
+        Backend::Postgres => {
+            let admin_url = pg_admin_url();
+            let admin = match Database::connect(admin_url.as_str()).await {
+                Ok(c) => c,
+                Err(e) => {
+                    if pg_required() {
+                        panic!("PostgreSQL is required (PORTICO_REQUIRE_PG=1) but unreachable at {admin_url}: {e}");
+                    }
+                    eprintln!("SKIPPED: PostgreSQL unreachable at {admin_url} ({e}); set PORTICO_TEST_PG_URL to run the PostgreSQL half");
+                    return None;
+                }
+            };
+            let name = format!("portico_test_{}", tempdir::uuid());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            let _ = admin.close().await;
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin_url.clone());
+            Some((format!("{base}/{name}"), Some((admin_url, name))))
+        }
+    }
+}
+
+/// Drops a PostgreSQL database made by [`fresh_database`]: (admin URL, name).
+pub async fn drop_database((admin_url, name): (String, String)) {
+    if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
     }
 }
 
