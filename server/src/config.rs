@@ -28,6 +28,16 @@ pub enum Command {
     /// File one e-mail message (RFC 5322, read from standard input) as mail
     /// to the support address: a new ticket, a comment, or held for review.
     IngestMail,
+    /// Write a consistent copy of the database and the uploaded files to a new
+    /// folder while Portico keeps running. SQLite: the folder is a data
+    /// directory (`--data-dir FOLDER` starts from it). PostgreSQL: a pg_dump
+    /// archive, `portico.pgdump`, for pg_restore (needs PostgreSQL's client
+    /// tools), beside the files.
+    Backup {
+        /// The folder to create; it must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Create a staff account, or reset its password and role. The password is
     /// read from the terminal, or from standard input when it is not a terminal.
     CreateStaff {

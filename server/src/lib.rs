@@ -1,5 +1,6 @@
 //! The Portico server: configuration, state, router, and start-up.
 
+pub mod backup;
 pub mod config;
 pub mod inbound_smtp;
 pub mod mailer;

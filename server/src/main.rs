@@ -52,6 +52,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { to } => {
+            let summary = server::backup::run(&config, &to).await?;
+            println!("{summary}");
+            Ok(())
+        }
         Command::CreateStaff { email, role, name } => {
             create_staff(&config, email, role, name).await
         }

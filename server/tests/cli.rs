@@ -54,7 +54,7 @@ fn help_documents_every_setting_and_its_environment_variable() {
             "{flag} / {env} missing from --help"
         );
     }
-    for cmd in ["serve", "migrate", "create-staff"] {
+    for cmd in ["serve", "migrate", "create-staff", "backup"] {
         assert!(help.contains(cmd), "{cmd} missing");
     }
 }

@@ -106,7 +106,10 @@ pub async fn attach_bytes(
     let storage = storage_name();
     let path = dir(state).join(&storage);
     let pending = Pending(Some(path.clone()));
-    tokio::fs::write(&path, bytes).await.map_err(io)?;
+    let mut out = tokio::fs::File::create(&path).await.map_err(io)?;
+    out.write_all(bytes).await.map_err(io)?;
+    out.flush().await.map_err(io)?;
+    persist(state, &out).await.map_err(io)?;
     let file = StoredFile {
         name,
         storage,
@@ -120,6 +123,13 @@ pub async fn attach_bytes(
 
 fn dir(state: &AppState) -> PathBuf {
     state.settings.data_dir.join("attachments")
+}
+
+/// On disk before its row commits (a power cut after the commit must not
+/// leave a row without its file): the file's bytes, and its name in the folder.
+async fn persist(state: &AppState, file: &tokio::fs::File) -> std::io::Result<()> {
+    file.sync_all().await?;
+    tokio::fs::File::open(dir(state)).await?.sync_all().await
 }
 
 pub(super) fn human(bytes: u64) -> String {
@@ -209,6 +219,7 @@ pub async fn upload(
                             file.write_all(&chunk).await.map_err(|_| AppError::Internal)?;
                         }
                         file.flush().await.map_err(|_| AppError::Internal)?;
+                        persist(&state, &file).await.map_err(|_| AppError::Internal)?;
                         Ok(())
                     }
                     .await;

@@ -1,11 +1,13 @@
 //! What is committed is never lost: the real `server` binary, under a load
 //! of comment writes, is killed with SIGKILL, then stopped with SIGTERM;
 //! every write it acknowledged is there after a restart, with the e-mail it
-//! queued in the same transaction. SQLite and PostgreSQL.
+//! queued in the same transaction. A backup taken under the same load
+//! restores whole. SQLite and PostgreSQL.
 
 mod common;
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +19,20 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 /// Concurrent writers; each posts comments one after another.
 const WRITERS: usize = 8;
 
+/// The server binary, without the caller's settings.
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
+    for var in [
+        "DATABASE_URL",
+        "PORTICO_DATA_DIR",
+        "PORTICO_SMTP_HOST",
+        "PORTICO_DEMO",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// A `server serve` process on `url`.
 struct Process {
     child: Child,
@@ -25,18 +41,14 @@ struct Process {
 }
 
 impl Process {
-    async fn start(url: &str, dir: &TempDir) -> Process {
+    async fn start(url: &str, dir: &Path) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let base = format!("http://127.0.0.1:{port}");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
-        for var in ["DATABASE_URL", "PORTICO_SMTP_HOST", "PORTICO_DEMO"] {
-            cmd.env_remove(var);
-        }
-        let child = cmd
+        let child = bin()
             .args([
                 "--database-url",
                 url,
@@ -45,7 +57,7 @@ impl Process {
             ])
             .args(["--base-url", &base, "--site-root", "target/site", "--demo"])
             .arg("--data-dir")
-            .arg(&dir.0)
+            .arg(dir)
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -228,22 +240,26 @@ async fn all_kept(url: &str, ticket: i32, acknowledged: &[String]) {
     let _ = db.close().await;
 }
 
+async fn open_ticket(srv: &Process, cookie: &str, subject: &str) -> i32 {
+    let form = [
+        ("ticket[subject]", subject),
+        ("ticket[description]", "Nothing acknowledged may be lost."),
+        ("ticket[severity]", "3"),
+    ];
+    let res = srv.call("open_ticket", Some(cookie), &form).await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 async fn no_acknowledged_write_is_lost(backend: Backend) {
     let dir = TempDir::new();
     let Some((url, pg)) = fresh_database(backend, &dir).await else {
         return;
     };
-    let srv = Process::start(&url, &dir).await;
+    let srv = Process::start(&url, &dir.0).await;
     let tech1 = srv.sign_in("tech1@acme.example").await;
     let agent = srv.sign_in("agent@example.com").await;
-    let form = [
-        ("ticket[subject]", "Writes under a crash"),
-        ("ticket[description]", "Nothing acknowledged may be lost."),
-        ("ticket[severity]", "3"),
-    ];
-    let res = srv.call("open_ticket", Some(&tech1), &form).await.unwrap();
-    assert_eq!(res.status(), 200);
-    let ticket: i32 = res.json().await.unwrap();
+    let ticket = open_ticket(&srv, &tech1, "Writes under a crash").await;
 
     // SIGKILL in the middle of writes: no chance to finish anything.
     let (writers, outcome) = start_writers(&srv, &agent, ticket, "KILLED");
@@ -260,7 +276,7 @@ async fn no_acknowledged_write_is_lost(backend: Backend) {
     // Restarted on the same database (the demo is not loaded twice), then
     // SIGTERM under load: requests in flight finish, new ones are refused
     // at the door, the process exits cleanly.
-    let srv = Process::start(&url, &dir).await;
+    let srv = Process::start(&url, &dir.0).await;
     let agent = srv.sign_in("agent@example.com").await;
     let (writers, outcome) = start_writers(&srv, &agent, ticket, "TERMINATED");
     until_acknowledged(&outcome, 40).await;
@@ -292,4 +308,127 @@ async fn no_acknowledged_write_is_lost_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_acknowledged_write_is_lost_postgres() {
     no_acknowledged_write_is_lost(Backend::Postgres).await;
+}
+
+/// `server backup` while eight writers write: the copy opens as a working
+/// Portico with the ticket, its attachment and every comment acknowledged
+/// before the backup began; a second backup into the same folder is refused.
+async fn a_backup_taken_under_load_restores_whole(backend: Backend) {
+    let dir = TempDir::new();
+    let Some((url, pg)) = fresh_database(backend, &dir).await else {
+        return;
+    };
+    let srv = Process::start(&url, &dir.0).await;
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let ticket = open_ticket(&srv, &tech1, "Backed up").await;
+    let evidence = b"kernel: the evidence\n".to_vec();
+    let part = reqwest::multipart::Part::bytes(evidence.clone()).file_name("evidence.log");
+    let res = srv
+        .client
+        .post(format!("{}/tickets/{ticket}/attachments", srv.base))
+        .header("origin", &srv.base)
+        .header("accept", "application/json")
+        .header("cookie", &tech1)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let attachment: i32 = res.json().await.unwrap();
+
+    let agent = srv.sign_in("agent@example.com").await;
+    let (writers, outcome) = start_writers(&srv, &agent, ticket, "BACKUP");
+    until_acknowledged(&outcome, 20).await;
+    let before = outcome.lock().unwrap().acknowledged.clone();
+    let backups = TempDir::new();
+    let folder = backups.0.join("portico-backup");
+    let backup = || {
+        bin()
+            .args(["--database-url", &url, "--data-dir"])
+            .arg(&dir.0)
+            .args(["backup", "--to"])
+            .arg(&folder)
+            .output()
+            .unwrap()
+    };
+    let out = backup();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 uploaded file(s)"), "{stdout}");
+    let again = backup();
+    assert!(
+        !again.status.success(),
+        "a second backup into the same folder"
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    srv.signal("TERM");
+    assert!(srv.wait(Duration::from_secs(20)).await.success());
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert!(outcome.lock().unwrap().bad_answers.is_empty());
+
+    // Restore: SQLite, the folder is a data directory; PostgreSQL, pg_restore
+    // into a new database, with the folder's files.
+    let (restored_url, restored_pg) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}/portico.db?mode=rwc", folder.display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let (u, pg) = fresh_database(backend, &backups).await.unwrap();
+            let status = Command::new("pg_restore")
+                .args(["--no-owner", &format!("--dbname={u}")])
+                .arg(folder.join("portico.pgdump"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "pg_restore");
+            (u, pg)
+        }
+    };
+    let restored = Process::start(&restored_url, &folder).await;
+    let tech1 = restored.sign_in("tech1@acme.example").await;
+    let ticket_id = ticket.to_string();
+    let res = restored
+        .call("load_ticket", Some(&tech1), &[("ticket_id", &ticket_id)])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Backed up"));
+    let res = restored
+        .client
+        .get(format!(
+            "{}/tickets/{ticket}/attachments/{attachment}",
+            restored.base
+        ))
+        .header("cookie", &tech1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), evidence);
+    drop(restored);
+    all_kept(&restored_url, ticket, &before).await;
+
+    for pg in [pg, restored_pg].into_iter().flatten() {
+        drop_database(pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_load_restores_whole_sqlite() {
+    a_backup_taken_under_load_restores_whole(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_load_restores_whole_postgres() {
+    a_backup_taken_under_load_restores_whole(Backend::Postgres).await;
 }
