@@ -119,6 +119,7 @@ test('a page that loses its live connection keeps trying, and shows what it miss
   let down = false;
   let attempts = 0;
   const cuts: Array<() => Promise<void>> = [];
+  const received: string[] = [];
   await customer.routeWebSocket(/\/tickets\/\d+\/live/, (ws) => {
     attempts += 1;
     if (down) {
@@ -126,6 +127,12 @@ test('a page that loses its live connection keeps trying, and shows what it miss
       return;
     }
     const server = ws.connectToServer();
+    // Forwarded both ways, and what the server sends is recorded.
+    server.onMessage((m) => {
+      received.push(String(m));
+      ws.send(m);
+    });
+    ws.onMessage((m) => server.send(m));
     cuts.push(async () => {
       await server.close();
       await ws.close({ code: 4000, reason: 'network down' });
@@ -156,5 +163,42 @@ test('a page that loses its live connection keeps trying, and shows what it miss
   await expect(customer.locator('[data-live="true"]')).toHaveCount(1);
   await expect(customer.locator('.live-status')).toContainText('Open');
   expect(await customer.evaluate(() => (window as any).__portico_mark)).toBe('still here');
+  // The server sent it once: the page said where it stood when it came back.
+  expect(received.filter((m) => m.includes('Posted while you were offline.'))).toHaveLength(1);
   expect(problems).toEqual([]);
+});
+
+test('a page whose access ended while it was away stops trying', async ({ browser }) => {
+  const customer = await as(browser, 'tech1@acme.example');
+  let down = false;
+  let attempts = 0;
+  const cuts: Array<() => Promise<void>> = [];
+  await customer.routeWebSocket(/\/tickets\/\d+\/live/, (ws) => {
+    attempts += 1;
+    if (down) {
+      void ws.close({ code: 4000, reason: 'network down' });
+      return;
+    }
+    const server = ws.connectToServer();
+    cuts.push(async () => {
+      await server.close();
+      await ws.close({ code: 4000, reason: 'network down' });
+    });
+  });
+  await openTicket(customer, 'Signed out elsewhere');
+  await expectHydrated(customer);
+  await expect(customer.locator('[data-live="true"]')).toHaveCount(1);
+  // The connection drops, and meanwhile the session ends (signed out in
+  // another tab): the page's next attempt is refused and it gives up.
+  down = true;
+  for (const cut of cuts.splice(0)) await cut();
+  await expect(customer.locator('[data-live="false"]')).toHaveCount(1);
+  const refused = customer.waitForResponse((r) => /\/tickets\/\d+\/live$/.test(r.url()) && r.status() === 401);
+  await customer.context().clearCookies();
+  down = false;
+  await refused;
+  await expect(customer.locator('[data-live-stopped="true"]')).toContainText('reload the page');
+  const after = attempts;
+  await customer.waitForTimeout(3_000);
+  expect(attempts).toBe(after);
 });

@@ -33,6 +33,7 @@ db_tests!(
     affected_servers_come_from_the_organizations_inventory,
     admins_see_how_many_live_pages_the_server_holds,
     a_page_far_behind_gets_everything_it_missed_once,
+    a_comment_that_commits_after_a_newer_one_still_reaches_the_page,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -890,7 +891,8 @@ impl Stream {
         id: i32,
         after: Option<i32>,
     ) -> Result<Stream, u16> {
-        Self::open_with(srv, cookie, id, after, &[]).await
+        let query = after.map(|a| format!("after={a}")).unwrap_or_default();
+        Self::open_with(srv, cookie, id, &query, &[]).await
     }
 
     /// Opens the socket with extra handshake headers; `Err(status)` when the
@@ -899,15 +901,12 @@ impl Stream {
         srv: &TestServer,
         cookie: Option<&str>,
         id: i32,
-        after: Option<i32>,
+        query: &str,
         headers: &[(&'static str, &str)],
     ) -> Result<Stream, u16> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         use tokio_tungstenite::tungstenite::Error;
-        let mut path = format!("/tickets/{id}/live");
-        if let Some(after) = after {
-            path.push_str(&format!("?after={after}"));
-        }
+        let path = format!("/tickets/{id}/live?{query}");
         let url = srv.url(&path).replacen("http://", "ws://", 1);
         let mut req = url.into_client_request().expect("a WebSocket request");
         if let Some(c) = cookie {
@@ -980,7 +979,7 @@ async fn live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see(srv
         ("sec-fetch-site", "cross-site"),
     ] {
         assert_eq!(
-            Stream::open_with(srv, Some(&tech1), t, None, &[header])
+            Stream::open_with(srv, Some(&tech1), t, "", &[header])
                 .await
                 .err(),
             Some(403),
@@ -988,7 +987,7 @@ async fn live_streams_deliver_in_order_once_and_only_what_the_viewer_may_see(srv
         );
     }
     let ours = [("origin", srv.base.as_str())];
-    let ours = Stream::open_with(srv, Some(&tech1), t, None, &ours).await;
+    let ours = Stream::open_with(srv, Some(&tech1), t, "", &ours).await;
     assert!(ours.is_ok(), "same-origin handshake");
     // A plain GET, without the upgrade, is told what is wrong; nothing streams.
     let res = srv
@@ -1179,6 +1178,68 @@ async fn a_page_far_behind_gets_everything_it_missed_once(srv: &TestServer) {
     for (got, want) in got.iter().zip(&public[1..]) {
         assert!(got.contains(want.as_str()), "{want} expected, got {got}");
     }
+}
+
+/// Ids are taken at insert and seen at commit: a comment may take a lower id
+/// than one the page already shows and commit after it. The page says which
+/// of its newest comments it has, so such a comment still reaches it, and
+/// nothing it has is sent again.
+async fn a_comment_that_commits_after_a_newer_one_still_reaches_the_page(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Out of order", "3").await;
+    for body in ["FIRST", "LATE", "THIRD"] {
+        assert_eq!(comment(srv, &agent, t, body, &[]).await.status(), 200);
+    }
+    let rows = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(t))
+        .order_by_asc(ticket_comment::Column::Id)
+        .all(&srv.state.db)
+        .await
+        .unwrap();
+    let (first, late, third) = (rows[0].id, rows[1].clone(), rows[2].id);
+    // "LATE" is not committed yet when the page reads the ticket.
+    ticket_comment::Entity::delete_by_id(late.id)
+        .exec(&srv.state.db)
+        .await
+        .unwrap();
+    let query = format!("after={third}&have={first},{third}");
+    let mut page = Stream::open_with(srv, Some(&tech1), t, &query, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        page.next(Duration::from_secs(5)).await.unwrap().kind,
+        "ticket"
+    );
+    // Now it commits, and the change is published as any comment's is.
+    late.clone()
+        .into_active_model()
+        .reset_all()
+        .insert(&srv.state.db)
+        .await
+        .unwrap();
+    app::support::live::publish(&srv.state, t).await;
+    let got = page.next_comment().await.expect("the late comment arrives");
+    assert_eq!(got.id, late.id.to_string());
+    assert!(got.data.contains("LATE"), "{got:?}");
+    assert!(
+        page.next_comment().await.is_none(),
+        "nothing else, nothing twice"
+    );
+    // A page that connects after the commit gets it at once; one that has
+    // it gets nothing; garbage in `have` is ignored.
+    let mut page = Stream::open_with(srv, Some(&tech1), t, &query, &[])
+        .await
+        .unwrap();
+    assert!(page.next_comment().await.unwrap().data.contains("LATE"));
+    let all = format!(
+        "after={third}&have={first},{},{third},x,-5,99999999999",
+        late.id
+    );
+    let mut page = Stream::open_with(srv, Some(&tech1), t, &all, &[])
+        .await
+        .unwrap();
+    assert!(page.next_comment().await.is_none());
 }
 
 /// Two server processes on one PostgreSQL database: a comment posted through

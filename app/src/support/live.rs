@@ -47,8 +47,16 @@ const RECHECK: Duration = Duration::from_secs(15);
 const READ_BUFFER: usize = 1024;
 /// The largest message a page may send (anything bigger closes the socket).
 const MAX_INCOMING: usize = 4096;
-/// Bytes queued for a page that does not read before the socket is dropped.
-const MAX_QUEUED: usize = 1 << 20;
+/// The largest message the socket may hold unsent: above any one message
+/// (a comment renders to at most 256 KiB of text, a few MB as escaped HTML
+/// in JSON), so no comment can make a page's socket fail.
+const MAX_QUEUED: usize = 16 << 20;
+/// A page that takes longer than this to accept a message is dropped (it
+/// reconnects if it is still there).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// A page not heard from for this long is gone (its browser answers every
+/// ping, sent each [`RECHECK`]).
+const SILENT_FOR: Duration = Duration::from_secs(2 * 15 + 5);
 /// How many recently sent comment ids a socket remembers (see `Live::sent`).
 const REMEMBERED: usize = 16;
 /// How many of a ticket's newest comments its pages share (see [`Shared`]).
@@ -160,9 +168,9 @@ impl Bus {
             match map.get(&id) {
                 Some(s) if now - s.made < SHARED_FOR => s.clone(),
                 _ => {
-                    if map.len() >= 1024 {
-                        map.retain(|_, s| now - s.made < SHARED_FOR);
-                    }
+                    // Keep only what is still good: the map holds the
+                    // tickets changed in the last second, not all ever seen.
+                    map.retain(|_, s| now - s.made < SHARED_FOR);
                     let s = Arc::new(Shared {
                         made: now,
                         content: OnceCell::new(),
@@ -233,9 +241,38 @@ pub fn start_listener(state: AppState) {
     });
 }
 
+/// Where a page stands: the newest comment id it has (`after`) and the ids
+/// of its newest few (`have`, comma-separated). A comment that took a lower
+/// id than `after` but committed after the page read is sent too: it is
+/// not among `have`.
 #[derive(serde::Deserialize)]
 pub struct After {
     after: Option<i32>,
+    have: Option<String>,
+}
+
+impl After {
+    fn last(&self) -> i32 {
+        self.after.unwrap_or(0).max(0)
+    }
+
+    /// The newest [`REMEMBERED`] ids of `have` up to `after` (garbage ignored).
+    fn have(&self) -> std::collections::BTreeSet<i32> {
+        let last = self.last();
+        let mut ids: std::collections::BTreeSet<i32> = self
+            .have
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .take(4 * REMEMBERED)
+            .filter_map(|v| v.trim().parse().ok())
+            .filter(|id| (1..=last).contains(id))
+            .collect();
+        while ids.len() > REMEMBERED {
+            ids.pop_first();
+        }
+        ids
+    }
 }
 
 /// `GET /tickets/{id}/live`: the live socket of one ticket. Access is
@@ -278,10 +315,10 @@ pub async fn socket(
         id,
         staff,
         // A new page says what it rendered; a reconnecting one, where it stopped.
-        last: q.after.unwrap_or(0).max(0),
+        last: q.last(),
         rx: state.live.subscribe(),
         closing: state.live.closing.subscribe(),
-        sent: std::collections::BTreeSet::new(),
+        sent: q.have(),
         pending: VecDeque::new(),
         snapshot: 0,
         ended: false,
@@ -427,9 +464,10 @@ enum Wake {
 /// state lives only while it runs.
 async fn run(mut socket: WebSocket, mut live: Live) {
     live.ended = !Box::pin(live.refresh()).await;
+    let mut heard = Instant::now();
     loop {
         while let Some(text) = live.pending.pop_front() {
-            if socket.send(Message::Text(text)).await.is_err() {
+            if !send(&mut socket, Message::Text(text)).await {
                 return;
             }
         }
@@ -450,7 +488,10 @@ async fn run(mut socket: WebSocket, mut live: Live) {
             _ = live.closing.changed() => Wake::Shutdown,
             m = socket.recv() => match m {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Wake::Gone,
-                Some(Ok(_)) => Wake::Nothing,
+                Some(Ok(_)) => {
+                    heard = Instant::now();
+                    Wake::Nothing
+                }
             },
         };
         match wake {
@@ -462,10 +503,8 @@ async fn run(mut socket: WebSocket, mut live: Live) {
                 return;
             }
             Wake::Recheck => {
-                if socket
-                    .send(Message::Ping(Default::default()))
-                    .await
-                    .is_err()
+                if heard.elapsed() > SILENT_FOR
+                    || !send(&mut socket, Message::Ping(Default::default())).await
                 {
                     return;
                 }
@@ -476,10 +515,19 @@ async fn run(mut socket: WebSocket, mut live: Live) {
     }
 }
 
+/// Sends one message; `false` when the page is gone or does not take it
+/// within [`SEND_TIMEOUT`].
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    send(socket, Message::Close(Some(frame))).await;
 }

@@ -4,20 +4,63 @@
 //! scripts, styles, event handlers, frames, svg or math; links only to
 //! http, https and mailto, opened with `rel="noopener noreferrer nofollow"`).
 
-use pulldown_cmark::{html, Event, Options, Parser};
+use pulldown_cmark::{html, Event, Options, Parser, Tag};
+
+/// The most one text renders to, counted before escaping. Markdown can
+/// multiply its size (every table cell or list item is tags around little
+/// text; pulldown-cmark itself bounds link-reference expansion), and every
+/// page and live message carries the result.
+const MAX_RENDERED: usize = 256 * 1024;
+
+/// Shown where a text was cut at [`MAX_RENDERED`].
+const CUT: &str = "<p><em>(The rest is too long to show.)</em></p>";
 
 pub fn render(source: &str) -> String {
-    let parser = Parser::new_ext(
+    let mut budget = MAX_RENDERED;
+    let mut events = Vec::new();
+    // Ends of the elements open so far: a cut closes them, so the notice
+    // lands after the text and not inside (or, for tables, before) it.
+    let mut open = Vec::new();
+    let mut cut = false;
+    for event in Parser::new_ext(
         source,
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
-    )
-    .map(|event| match event {
-        // Raw HTML becomes visible text.
-        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
-        e => e,
-    });
+    ) {
+        let event = match event {
+            // Raw HTML becomes visible text.
+            Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+            e => e,
+        };
+        let cost = match &event {
+            Event::Text(t) | Event::Code(t) => t.len(),
+            Event::Start(Tag::Link {
+                dest_url, title, ..
+            })
+            | Event::Start(Tag::Image {
+                dest_url, title, ..
+            }) => dest_url.len() + title.len() + 32,
+            _ => 16,
+        };
+        if cost > budget {
+            cut = true;
+            break;
+        }
+        budget -= cost;
+        match &event {
+            Event::Start(tag) => open.push(tag.to_end()),
+            Event::End(_) => {
+                open.pop();
+            }
+            _ => {}
+        }
+        events.push(event);
+    }
+    events.extend(open.into_iter().rev().map(Event::End));
     let mut out = String::with_capacity(source.len() * 2);
-    html::push_html(&mut out, parser);
+    html::push_html(&mut out, events.into_iter());
+    if cut {
+        out.push_str(CUT);
+    }
     ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(Some("noopener noreferrer nofollow"))
@@ -85,7 +128,7 @@ pub fn assert_harmless(html: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{assert_harmless, render, XSS_CORPUS};
+    use super::{assert_harmless, render, CUT, MAX_RENDERED, XSS_CORPUS};
 
     #[test]
     fn markdown_is_rendered() {
@@ -98,6 +141,29 @@ mod tests {
             ),
             "{h}"
         );
+    }
+
+    #[test]
+    fn a_text_that_multiplies_when_rendered_is_cut() {
+        // 50,000 characters (the longest comment) of table rows: tags
+        // around one letter each, ~5x the source when rendered whole.
+        let source = format!("|a|\n|-|\n{}", "|b|\n".repeat(12_000));
+        assert!(source.len() <= 50_000);
+        let h = render(&source);
+        assert!(h.len() < 2 * MAX_RENDERED, "{} bytes", h.len());
+        assert!(h.ends_with(CUT), "the cut is said");
+        assert!(
+            h.starts_with("<table><thead><tr><th>a</th>"),
+            "the start is rendered"
+        );
+        // Ordinary texts are whole, long ones included.
+        assert!(!render("**fine**").contains("too long"));
+        let prose = "A sentence of a long but ordinary comment. ".repeat(1_100);
+        assert!(!render(&prose).contains("too long"));
+        // pulldown-cmark already bounds link-reference expansion.
+        let url = format!("https://example.com/{}", "x".repeat(20_000));
+        let refs = format!("[a]: {url}\n\n{}", "[a] ".repeat(7_400));
+        assert!(render(&refs).len() < 2 * MAX_RENDERED);
     }
 
     #[test]

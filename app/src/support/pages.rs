@@ -472,18 +472,22 @@ fn LiveTicket(
     let slas = RwSignal::new(slas);
     let comments = RwSignal::new(comments);
     let live = RwSignal::new(false);
+    // Following ended for good (access gone): the page says so.
+    let stopped = RwSignal::new(false);
     #[cfg(not(feature = "hydrate"))]
-    let _ = id;
+    let _ = (id, stopped);
     #[cfg(feature = "hydrate")]
     Effect::new(move |prev: Option<()>| {
         if prev.is_none() {
-            follow(id, status, slas, comments, live);
+            follow(id, status, slas, comments, live, stopped);
         }
     });
     view! {
         <p class="live-status">
             "Status: " {move || view! { <span class=format!("badge ticket-{}", status.get())>{status_label(&status.get())}</span> }}
-            <span class="muted" data-live=move || live.get().to_string()>{move || if live.get() { " · live" } else { "" }}</span>
+            <span class="muted" data-live=move || live.get().to_string() data-live-stopped=move || stopped.get().to_string()>
+                {move || if live.get() { " · live" } else if stopped.get() { " · not updating: reload the page to see changes" } else { "" }}
+            </span>
         </p>
         <section aria-labelledby="sla-title">
             <h2 id="sla-title">"Service level"</h2>
@@ -526,9 +530,10 @@ fn LiveTicket(
 }
 
 /// Follows the ticket's live socket and applies what arrives. A dropped
-/// connection is tried again (after 1 s, doubling up to 30 s) from the last
-/// comment the page has, so nothing is missed or shown twice; an `end`
-/// (the viewer's access ended) stops following.
+/// connection is tried again (after about 1 s, doubling up to 30 s, with
+/// jitter so pages do not all return at once) from where the page stands,
+/// so nothing is missed or shown twice. It stops for good on `end` (the
+/// viewer's access ended), or when a failed attempt turns out refused.
 #[cfg(feature = "hydrate")]
 fn follow(
     id: i32,
@@ -536,28 +541,31 @@ fn follow(
     slas: RwSignal<Vec<TicketSlaView>>,
     comments: RwSignal<Vec<CommentView>>,
     live: RwSignal<bool>,
+    stopped: RwSignal<bool>,
 ) {
     use futures::StreamExt;
     use gloo_net::websocket::{futures::WebSocket, Message};
     leptos::task::spawn_local(async move {
-        let mut wait = 1_000u64;
+        let mut wait = 1_000.0f64;
         loop {
-            let after = comments.with_untracked(|c| c.iter().map(|c| c.id).max().unwrap_or(0));
-            let Some(url) = live_url(id, after) else {
+            let Some(url) = live_url(id, comments) else {
                 return;
             };
+            let opened = js_sys::Date::now();
+            let mut heard = false;
             if let Ok(mut socket) = WebSocket::open(&url) {
                 while let Some(Ok(message)) = socket.next().await {
                     let Message::Text(text) = message else {
                         continue;
                     };
                     // The server's first message is the ticket as it is now.
+                    heard = true;
                     live.set(true);
-                    wait = 1_000;
                     match serde_json::from_str::<LiveEvent>(&text) {
                         Ok(LiveEvent::Comment(c)) => comments.update(|list| {
-                            if !list.iter().any(|x| x.id == c.id) {
-                                list.push(c);
+                            // In id order: a comment may commit after a newer one.
+                            if let Err(at) = list.binary_search_by_key(&c.id, |x| x.id) {
+                                list.insert(at, c);
                             }
                         }),
                         Ok(LiveEvent::Ticket(s)) => {
@@ -566,6 +574,7 @@ fn follow(
                         }
                         Ok(LiveEvent::End(_)) => {
                             live.set(false);
+                            stopped.set(true);
                             return;
                         }
                         Err(_) => {}
@@ -573,15 +582,31 @@ fn follow(
                 }
             }
             live.set(false);
-            sleep(wait).await;
-            wait = (wait * 2).min(30_000);
+            if !heard && refused(id).await {
+                stopped.set(true);
+                return;
+            }
+            if js_sys::Date::now() - opened > 10_000.0 {
+                // It had been up a while: this is a fresh drop.
+                wait = 1_000.0;
+            }
+            sleep((wait * (0.5 + js_sys::Math::random())) as u64).await;
+            wait = (wait * 2.0).min(30_000.0);
         }
     });
 }
 
-/// `ws://` or `wss://` (as the page was served) to this ticket's socket.
+/// `ws://` or `wss://` (as the page was served) to this ticket's socket,
+/// saying where the page stands: its newest comment and the ids of its
+/// newest few.
 #[cfg(feature = "hydrate")]
-fn live_url(id: i32, after: i32) -> Option<String> {
+fn live_url(id: i32, comments: RwSignal<Vec<CommentView>>) -> Option<String> {
+    let (after, have) = comments.with_untracked(|list| {
+        let after = list.iter().map(|c| c.id).max().unwrap_or(0);
+        let newest = list.len().saturating_sub(16);
+        let have: Vec<String> = list[newest..].iter().map(|c| c.id.to_string()).collect();
+        (after, have.join(","))
+    });
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
@@ -589,7 +614,28 @@ fn live_url(id: i32, after: i32) -> Option<String> {
         "ws"
     };
     let host = location.host().ok()?;
-    Some(format!("{scheme}://{host}/tickets/{id}/live?after={after}"))
+    Some(format!(
+        "{scheme}://{host}/tickets/{id}/live?after={after}&have={have}"
+    ))
+}
+
+/// Whether the server refuses this page the ticket's socket (signed out,
+/// access gone): it answers a plain request with the same status as the
+/// handshake, before looking for an upgrade.
+#[cfg(feature = "hydrate")]
+async fn refused(id: i32) -> bool {
+    use wasm_bindgen::JsCast as _;
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let answer = window.fetch_with_str(&format!("/tickets/{id}/live"));
+    match wasm_bindgen_futures::JsFuture::from(answer).await {
+        Ok(res) => res
+            .dyn_into::<web_sys::Response>()
+            .is_ok_and(|r| matches!(r.status(), 401 | 403 | 404)),
+        // Offline, or the server is down: keep trying.
+        Err(_) => false,
+    }
 }
 
 #[cfg(feature = "hydrate")]
