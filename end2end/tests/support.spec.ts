@@ -110,43 +110,60 @@ test('an attachment uploads in the background (progress shown) and appears in th
   expect(await page.evaluate(() => (window as any).__portico_mark)).toBe('same page');
 });
 
-test('a page that loses its live connection keeps trying, and shows what it missed, once', async ({ browser }) => {
-  test.setTimeout(60_000);
-  const customer = await as(browser, 'tech1@acme.example');
-  const problems = watchForErrors(customer);
-  // The network between this page and Portico: passed through to the real
-  // server, except that it can be cut, and kept down, on demand.
+/**
+ * The network between a page and its live socket: passed through to the real
+ * server (what the server sends is recorded), except that it can be cut, and
+ * kept down, on demand.
+ */
+async function cuttableNetwork(page: Page) {
   let down = false;
   let attempts = 0;
-  const cuts: Array<() => Promise<void>> = [];
   const received: string[] = [];
-  await customer.routeWebSocket(/\/tickets\/\d+\/live/, (ws) => {
+  const open: Array<() => Promise<void>> = [];
+  await page.routeWebSocket(/\/tickets\/\d+\/live/, (ws) => {
     attempts += 1;
     if (down) {
       void ws.close({ code: 4000, reason: 'network down' });
       return;
     }
     const server = ws.connectToServer();
-    // Forwarded both ways, and what the server sends is recorded.
     server.onMessage((m) => {
       received.push(String(m));
       ws.send(m);
     });
     ws.onMessage((m) => server.send(m));
-    cuts.push(async () => {
+    open.push(async () => {
       await server.close();
       await ws.close({ code: 4000, reason: 'network down' });
     });
   });
+  return {
+    /** Connection attempts so far. */
+    attempts: () => attempts,
+    received,
+    async cut() {
+      down = true;
+      for (const close of open.splice(0)) await close();
+    },
+    restore() {
+      down = false;
+    },
+  };
+}
+
+test('a page that loses its live connection keeps trying, and shows what it missed, once', async ({ browser }) => {
+  test.setTimeout(60_000);
+  const customer = await as(browser, 'tech1@acme.example');
+  const problems = watchForErrors(customer);
+  const network = await cuttableNetwork(customer);
   const id = await openTicket(customer, 'The connection drops');
   await expectHydrated(customer);
   await expect(customer.locator('[data-live="true"]')).toHaveCount(1);
   await customer.evaluate(() => ((window as any).__portico_mark = 'still here'));
 
-  down = true;
-  for (const cut of cuts.splice(0)) await cut();
+  await network.cut();
   await expect(customer.locator('[data-live="false"]')).toHaveCount(1);
-  const before = attempts;
+  const before = network.attempts();
   // While it is down, support answers.
   const staff = await as(browser, 'agent@example.com');
   await staff.goto(`/staff/tickets/${id}`);
@@ -154,9 +171,9 @@ test('a page that loses its live connection keeps trying, and shows what it miss
   await staff.getByRole('button', { name: 'Save' }).click();
   await expect(staff.getByText('Comment added.')).toBeVisible();
   // The page keeps trying (with growing pauses) while the network is down…
-  await expect.poll(() => attempts, { timeout: 15_000 }).toBeGreaterThan(before + 1);
+  await expect.poll(() => network.attempts(), { timeout: 15_000 }).toBeGreaterThan(before + 1);
   // …and once it is back, catches up without a reload.
-  down = false;
+  network.restore();
   await expect(customer.locator('.comments li', { hasText: 'Posted while you were offline.' })).toHaveCount(1, {
     timeout: 25_000,
   });
@@ -164,41 +181,26 @@ test('a page that loses its live connection keeps trying, and shows what it miss
   await expect(customer.locator('.live-status')).toContainText('Open');
   expect(await customer.evaluate(() => (window as any).__portico_mark)).toBe('still here');
   // The server sent it once: the page said where it stood when it came back.
-  expect(received.filter((m) => m.includes('Posted while you were offline.'))).toHaveLength(1);
+  expect(network.received.filter((m) => m.includes('Posted while you were offline.'))).toHaveLength(1);
   expect(problems).toEqual([]);
 });
 
 test('a page whose access ended while it was away stops trying', async ({ browser }) => {
   const customer = await as(browser, 'tech1@acme.example');
-  let down = false;
-  let attempts = 0;
-  const cuts: Array<() => Promise<void>> = [];
-  await customer.routeWebSocket(/\/tickets\/\d+\/live/, (ws) => {
-    attempts += 1;
-    if (down) {
-      void ws.close({ code: 4000, reason: 'network down' });
-      return;
-    }
-    const server = ws.connectToServer();
-    cuts.push(async () => {
-      await server.close();
-      await ws.close({ code: 4000, reason: 'network down' });
-    });
-  });
+  const network = await cuttableNetwork(customer);
   await openTicket(customer, 'Signed out elsewhere');
   await expectHydrated(customer);
   await expect(customer.locator('[data-live="true"]')).toHaveCount(1);
   // The connection drops, and meanwhile the session ends (signed out in
   // another tab): the page's next attempt is refused and it gives up.
-  down = true;
-  for (const cut of cuts.splice(0)) await cut();
+  await network.cut();
   await expect(customer.locator('[data-live="false"]')).toHaveCount(1);
   const refused = customer.waitForResponse((r) => /\/tickets\/\d+\/live$/.test(r.url()) && r.status() === 401);
   await customer.context().clearCookies();
-  down = false;
+  network.restore();
   await refused;
   await expect(customer.locator('[data-live-stopped="true"]')).toContainText('reload the page');
-  const after = attempts;
+  const after = network.attempts();
   await customer.waitForTimeout(3_000);
-  expect(attempts).toBe(after);
+  expect(network.attempts()).toBe(after);
 });

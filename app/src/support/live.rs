@@ -56,7 +56,7 @@ const MAX_QUEUED: usize = 16 << 20;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// A page not heard from for this long is gone (its browser answers every
 /// ping, sent each [`RECHECK`]).
-const SILENT_FOR: Duration = Duration::from_secs(2 * 15 + 5);
+const SILENT_FOR: Duration = Duration::from_secs(2 * RECHECK.as_secs() + 5);
 /// How many recently sent comment ids a socket remembers (see `Live::sent`).
 const REMEMBERED: usize = 16;
 /// How many of a ticket's newest comments its pages share (see [`Shared`]).

@@ -483,7 +483,7 @@ fn LiveTicket(
         }
     });
     view! {
-        <p class="live-status">
+        <p class="live-status" aria-live="polite">
             "Status: " {move || view! { <span class=format!("badge ticket-{}", status.get())>{status_label(&status.get())}</span> }}
             <span class="muted" data-live=move || live.get().to_string() data-live-stopped=move || stopped.get().to_string()>
                 {move || if live.get() { " · live" } else if stopped.get() { " · not updating: reload the page to see changes" } else { "" }}
