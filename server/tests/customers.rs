@@ -997,17 +997,9 @@ async fn administrators_manage_the_catalog(srv: &TestServer) {
 
 // ---- mail over real SMTP (both backends) ----------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mail_reaches_a_real_smtp_server_and_survives_its_outage_sqlite() {
-    mail_over_smtp(Backend::Sqlite).await;
-}
+backend_tests!(mail_reaches_a_real_smtp_server_and_survives_its_outage);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mail_reaches_a_real_smtp_server_and_survives_its_outage_postgres() {
-    mail_over_smtp(Backend::Postgres).await;
-}
-
-async fn mail_over_smtp(backend: Backend) {
+async fn mail_reaches_a_real_smtp_server_and_survives_its_outage(backend: Backend) {
     let mut sink = SmtpSink::start().await;
     let Some(srv) = TestServer::start_with(backend, Some(sink.port)).await else {
         return;

@@ -16,6 +16,11 @@ use common::{drop_database, fresh_database, session_cookie, tempdir::TempDir, Ba
 use entity::{outbox_message, ticket_comment};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+backend_tests!(
+    no_acknowledged_write_is_lost,
+    a_backup_taken_under_load_restores_whole
+);
+
 /// Concurrent writers; each posts comments one after another.
 const WRITERS: usize = 8;
 
@@ -300,16 +305,6 @@ async fn no_acknowledged_write_is_lost(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_acknowledged_write_is_lost_sqlite() {
-    no_acknowledged_write_is_lost(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_acknowledged_write_is_lost_postgres() {
-    no_acknowledged_write_is_lost(Backend::Postgres).await;
-}
-
 /// `server backup` while eight writers write: the copy opens as a working
 /// Portico with the ticket, its attachment and every comment acknowledged
 /// before the backup began; a second backup into the same folder is refused.
@@ -421,14 +416,4 @@ async fn a_backup_taken_under_load_restores_whole(backend: Backend) {
     for pg in [pg, restored_pg].into_iter().flatten() {
         drop_database(pg).await;
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backup_taken_under_load_restores_whole_sqlite() {
-    a_backup_taken_under_load_restores_whole(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backup_taken_under_load_restores_whole_postgres() {
-    a_backup_taken_under_load_restores_whole(Backend::Postgres).await;
 }

@@ -1893,15 +1893,7 @@ async fn mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replies_thread_by_references_sqlite() {
-    replies_thread_by_references(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replies_thread_by_references_postgres() {
-    replies_thread_by_references(Backend::Postgres).await;
-}
+backend_tests!(replies_thread_by_references);
 
 /// A reply whose subject lost the ticket tag still finds its ticket through
 /// `In-Reply-To`/`References`: naming a ticket e-mail Portico sent (read

@@ -429,6 +429,25 @@ macro_rules! db_tests {
     )*};
 }
 
+/// Like `db_tests!`, for cases that start their own servers: each
+/// `async fn name(backend: Backend)` runs as `name::sqlite` and
+/// `name::postgres` (which returns early, having said so, without PostgreSQL).
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
 // ---- customers: shared by the feature suites ----------------------------------
 
 pub async fn level_id(srv: &TestServer, name: &str) -> String {
