@@ -1,27 +1,13 @@
 //! The `server` binary itself: --help, migrate, create-staff, SQLite
 //! settings, and a graceful stop on SIGTERM.
 
+mod common;
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_server"));
-    // The caller's environment must not leak into these runs.
-    for var in [
-        "DATABASE_URL",
-        "PORTICO_BIND",
-        "PORTICO_BASE_URL",
-        "PORTICO_DATA_DIR",
-        "PORTICO_SMTP_HOST",
-        "PORTICO_DEMO",
-    ] {
-        c.env_remove(var);
-    }
-    c
-}
 
 fn temp_dir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -35,7 +21,7 @@ fn temp_dir() -> std::path::PathBuf {
 
 #[test]
 fn help_documents_every_setting_and_its_environment_variable() {
-    let out = bin().arg("--help").output().unwrap();
+    let out = common::server_bin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for (flag, env) in [
@@ -63,7 +49,7 @@ fn help_documents_every_setting_and_its_environment_variable() {
 async fn migrate_then_create_staff_from_stdin_on_a_wal_database() {
     let dir = temp_dir();
     let url = format!("sqlite://{}/p.db?mode=rwc", dir.display());
-    let out = bin()
+    let out = common::server_bin()
         .args(["--database-url", &url, "migrate"])
         .output()
         .unwrap();
@@ -74,7 +60,7 @@ async fn migrate_then_create_staff_from_stdin_on_a_wal_database() {
     );
 
     // The password never appears as an argument: it comes on stdin.
-    let mut child = bin()
+    let mut child = common::server_bin()
         .args([
             "--database-url",
             &url,
@@ -103,7 +89,7 @@ async fn migrate_then_create_staff_from_stdin_on_a_wal_database() {
     );
 
     // Too short a password is refused with the reason, and nothing is created.
-    let mut child = bin()
+    let mut child = common::server_bin()
         .args([
             "--database-url",
             &url,
@@ -169,7 +155,7 @@ fn sigterm_stops_the_server_gracefully() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = bin()
+    let mut child = common::server_bin()
         .args([
             "--data-dir",
             dir.to_str().unwrap(),

@@ -24,20 +24,6 @@ backend_tests!(
 /// Concurrent writers; each posts comments one after another.
 const WRITERS: usize = 8;
 
-/// The server binary, without the caller's settings.
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
-    for var in [
-        "DATABASE_URL",
-        "PORTICO_DATA_DIR",
-        "PORTICO_SMTP_HOST",
-        "PORTICO_DEMO",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
 /// A `server serve` process on `url`.
 struct Process {
     child: Child,
@@ -53,7 +39,7 @@ impl Process {
             .unwrap()
             .port();
         let base = format!("http://127.0.0.1:{port}");
-        let child = bin()
+        let child = common::server_bin()
             .args([
                 "--database-url",
                 url,
@@ -338,7 +324,7 @@ async fn a_backup_taken_under_load_restores_whole(backend: Backend) {
     let backups = TempDir::new();
     let folder = backups.0.join("portico-backup");
     let backup = || {
-        bin()
+        common::server_bin()
             .args(["--database-url", &url, "--data-dir"])
             .arg(&dir.0)
             .args(["backup", "--to"])

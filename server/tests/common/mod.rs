@@ -52,6 +52,23 @@ pub mod tempdir {
     }
 }
 
+/// The `server` binary, without the caller's settings (they must not leak
+/// into a run that tests the binary's own defaults and flags).
+pub fn server_bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    for var in [
+        "DATABASE_URL",
+        "PORTICO_BIND",
+        "PORTICO_BASE_URL",
+        "PORTICO_DATA_DIR",
+        "PORTICO_SMTP_HOST",
+        "PORTICO_DEMO",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
 /// Where PostgreSQL tests connect (an admin connection that may create databases).
 pub fn pg_admin_url() -> String {
     std::env::var("PORTICO_TEST_PG_URL")
