@@ -15,6 +15,8 @@ pub mod validate;
 #[cfg(feature = "ssr")]
 pub mod audit;
 #[cfg(feature = "ssr")]
+pub mod core;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use leptos::prelude::*;
@@ -122,7 +124,7 @@ fn HomePage() -> impl IntoView {
         <Title text="Welcome"/>
         <section class="hero">
             <h1>"Portico"</h1>
-            <p class="lead">"Your support subscription in one place: SLA-tracked tickets, the knowledge base, alerts and enterprise packages in the Support Portal; invoices, estimates and your subscription in the Billing Portal."</p>
+            <p class="lead">"Your support subscription in one place: SLA-tracked tickets with live updates in the Support Portal; invoices, estimates and your subscription in the Billing Portal."</p>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match viewer.await.ok().flatten() {

@@ -187,6 +187,19 @@ async fn document_pdf(
     }
 }
 
+/// Every server function (its path) and every page route the router serves:
+/// what the authorization matrix test holds against `app::core::authz`.
+pub fn route_inventory() -> (Vec<String>, Vec<String>) {
+    let endpoints = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    let pages = generate_route_list(App)
+        .iter()
+        .map(|r| r.path().to_string())
+        .collect();
+    (endpoints, pages)
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -231,7 +244,7 @@ pub fn router(state: AppState) -> Router {
         // Layers run bottom-up: headers outermost, then the Origin check,
         // then the session, then the page guard.
         .layer(axum::middleware::from_fn(security::server_fn_error_status))
-        .layer(axum::middleware::from_fn(security::guard_pages))
+        .layer(axum::middleware::from_fn(security::guard))
         .layer(from_fn_with_state(state.clone(), security::resolve_session))
         .layer(from_fn_with_state(
             state.clone(),
@@ -265,6 +278,13 @@ pub async fn serve(
         live.close();
     };
     let app = router(state);
+    // Without it every second small response on a kept-alive connection
+    // waits ~40 ms for the client's delayed ACK (Nagle's algorithm).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::trace!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -5,6 +5,8 @@
 use std::net::SocketAddr;
 
 use app::auth::ssr::{session, Actor, ClientAddr};
+use app::core::authz::{self, Gate, Kind, Lookup};
+use app::error::AppError;
 use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -193,62 +195,101 @@ pub async fn resolve_session(
     res
 }
 
-enum Need {
-    SignedIn,
-    Staff,
-    Support,
-    Billing,
-}
-
-fn page_need(path: &str) -> Option<Need> {
-    let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
-    if under("/staff") {
-        Some(Need::Staff)
-    } else if under("/support") {
-        Some(Need::Support)
-    } else if under("/billing") {
-        Some(Need::Billing)
-    } else if under("/account") {
-        Some(Need::SignedIn)
-    } else {
-        None
-    }
-}
-
-/// Private pages: signed-out visitors go to the sign-in page (and come back
-/// after); signed-in people without the role get the page's own refusal with
-/// status 403. Server functions authorize themselves, per object.
-pub async fn guard_pages(req: Request, next: Next) -> Response {
+/// The one guard: every server function, page and handler passes the gate
+/// its row in `app::core::authz` gives it before any feature code runs.
+/// Signed-out visitors of private pages go to the sign-in page (and come
+/// back after); anyone else refused gets 403 without the page being built,
+/// and server functions answer with their usual error body. Features then
+/// authorize the objects themselves.
+pub async fn guard(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let Some(need) = page_need(&path) else {
-        return next.run(req).await;
+    let actor = req.extensions().get::<Actor>();
+    let (gate, kind) = match authz::lookup(&path) {
+        Lookup::Listed(gate, kind) => (gate, kind),
+        Lookup::UnlistedEndpoint => {
+            tracing::error!(%path, "server function without a row in core::authz::ENDPOINTS: refused");
+            return refuse_call(&req, AppError::Forbidden);
+        }
+        // Unknown private paths still need a session (they end in "not found").
+        Lookup::Unlisted if is_private(&path) => (Gate::SIGNED_IN, Kind::Page),
+        Lookup::Unlisted => return next.run(req).await,
     };
-    let allowed = match req.extensions().get::<Actor>() {
-        None => {
+    match gate.admit(actor) {
+        Ok(()) => next.run(req).await,
+        Err(e) if kind == Kind::Endpoint => refuse_call(&req, e),
+        Err(e) if kind == Kind::Handler => (status_of(&e), e.to_string()).into_response(),
+        Err(AppError::Unauthenticated) if req.method() == Method::GET => {
             let target = req
                 .uri()
                 .path_and_query()
                 .map(|pq| pq.as_str().to_owned())
                 .unwrap_or(path);
-            let location = format!("/sign-in?next={}", urlencode(&target));
-            return Response::builder()
-                .status(StatusCode::SEE_OTHER)
-                .header(header::LOCATION, location)
-                .body(Body::empty())
-                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+            see_other(&format!("/sign-in?next={}", urlencode(&target)))
         }
-        Some(actor) => match need {
-            Need::SignedIn => true,
-            Need::Staff => actor.staff_role().is_some(),
-            Need::Support => actor.can_use_support(),
-            Need::Billing => actor.can_use_billing(),
-        },
-    };
-    let mut res = next.run(req).await;
-    if !allowed && res.status().is_success() {
-        *res.status_mut() = StatusCode::FORBIDDEN;
+        Err(e) => refusal_page(&e, actor),
     }
-    res
+}
+
+fn is_private(path: &str) -> bool {
+    ["/staff", "/support", "/billing", "/account"]
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+}
+
+fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .body(Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn status_of(e: &AppError) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A refused server function call: the error body the browser's server
+/// function client (and API clients) read, or for a plain form post the
+/// refusal page.
+fn refuse_call(req: &Request, e: AppError) -> Response {
+    let plain_form = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if plain_form {
+        return refusal_page(&e, req.extensions().get::<Actor>());
+    }
+    let body = serde_json::to_string(&e).unwrap_or_default();
+    Response::builder()
+        .status(status_of(&e))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// A short page that says no, what to do, and where to go instead.
+fn refusal_page(e: &AppError, actor: Option<&Actor>) -> Response {
+    let (home, home_label) = match actor {
+        Some(a) => (a.landing().path(), "Go to your portal"),
+        None => ("/sign-in", "Sign in"),
+    };
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>No access · Portico</title><link rel=\"stylesheet\" href=\"/pkg/portico.css\"></head>\
+         <body><main id=\"main\"><h1>No access</h1>\
+         <p class=\"notice error\" role=\"alert\">{message}</p>\
+         <p>Your role does not include this part of Portico. If you need it, ask an administrator. \
+         <a href=\"{home}\">{home_label}</a> · <a href=\"/account\">Your account</a></p>\
+         </main></body></html>",
+        message = e
+    );
+    Response::builder()
+        .status(status_of(e))
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .body(Body::from(html))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 fn urlencode(s: &str) -> String {
@@ -332,11 +373,11 @@ mod tests {
     }
 
     #[test]
-    fn private_pages_and_next_encoding() {
-        assert!(matches!(page_need("/staff"), Some(Need::Staff)));
-        assert!(matches!(page_need("/staff/orders"), Some(Need::Staff)));
-        assert!(page_need("/staffing").is_none());
-        assert!(page_need("/sign-in").is_none());
+    fn private_paths_and_next_encoding() {
+        assert!(is_private("/staff"));
+        assert!(is_private("/staff/orders"));
+        assert!(!is_private("/staffing"));
+        assert!(!is_private("/sign-in"));
         assert_eq!(urlencode("/billing?x=1&y"), "/billing%3Fx%3D1%26y");
     }
 }

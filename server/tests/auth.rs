@@ -26,6 +26,7 @@ db_tests!(
     malformed_input_is_a_clear_4xx,
     private_pages_redirect_and_refuse_by_role,
     health_check_reports_the_database,
+    every_route_keeps_to_its_gate,
 );
 
 async fn sign_in_sets_a_hardened_session_cookie(srv: &TestServer) {
@@ -518,4 +519,155 @@ async fn health_check_reports_the_database(srv: &TestServer) {
     let res = srv.get("/healthz", None).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "ok");
+}
+
+/// Every server function and page the router serves, and every handler,
+/// has a gate in `app::core::authz`, and each answers as its gate says for
+/// each of nine people: refused by role exactly where the gate refuses,
+/// never refused by role where the staff table opens it, and never a 5xx,
+/// even with nothing filled in.
+async fn every_route_keeps_to_its_gate(srv: &TestServer) {
+    use app::core::authz::{self, Kind, Lookup};
+
+    let (endpoints, pages) = server::route_inventory();
+    assert!(
+        endpoints.len() > 40 && pages.len() > 20,
+        "{endpoints:?} {pages:?}"
+    );
+    for e in &endpoints {
+        assert!(
+            matches!(authz::lookup(e), Lookup::Listed(_, Kind::Endpoint)),
+            "server function {e} has no row in core::authz::ENDPOINTS"
+        );
+    }
+    let pages: Vec<String> = pages.iter().map(|p| braces(p)).collect();
+    for p in &pages {
+        assert!(
+            authz::PAGES.iter().any(|(pattern, _)| pattern == p),
+            "page {p} has no row in core::authz::PAGES"
+        );
+    }
+    for (name, _) in authz::ENDPOINTS {
+        assert!(
+            endpoints.contains(&format!("/api/{name}")),
+            "stale row {name}"
+        );
+    }
+    for (pattern, _) in authz::PAGES {
+        assert!(
+            pages.iter().any(|p| p == pattern),
+            "stale page row {pattern}"
+        );
+    }
+
+    let (people, cookies) = common::matrix_people(srv).await;
+    let mut actors = Vec::new();
+    for c in &cookies {
+        actors.push(match c {
+            None => None,
+            Some(c) => {
+                let token = c.split_once('=').unwrap().1;
+                app::auth::ssr::session::resolve(&srv.state.db, &srv.state.settings, token)
+                    .await
+                    .unwrap()
+            }
+        });
+    }
+    assert!(actors.iter().skip(1).all(Option::is_some));
+    let ticket = {
+        let tech = cookies[5].as_deref().unwrap();
+        let res = srv
+            .call(
+                "open_ticket",
+                Some(tech),
+                &[
+                    ("ticket[subject]", "Gate check"),
+                    ("ticket[description]", "Our front-end is down."),
+                    ("ticket[severity]", "3"),
+                    ("ticket[product]", "Portico Server"),
+                    ("ticket[version]", "2.4"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        res.json::<i32>().await.unwrap().to_string()
+    };
+
+    let judge = |what: &str, gate: authz::Gate, i: usize, status: u16, refused: u16| {
+        let person = people[i];
+        match gate.admit(actors[i].as_ref()) {
+            Err(e) => {
+                let want = if e.status() == 401 { refused } else { 403 };
+                assert_eq!(status, want, "{person} → {what}: the gate refuses");
+            }
+            Ok(()) => {
+                assert!(status < 500, "{person} → {what}: {status}");
+                let by_table = actors[i]
+                    .as_ref()
+                    .is_some_and(|a| a.staff_role().is_some() && gate.staff.is_some());
+                if by_table {
+                    assert!(
+                        status != 401 && status != 403,
+                        "{person} → {what}: {status}, but the staff table opens it"
+                    );
+                }
+                if actors[i].is_some() {
+                    assert_ne!(status, 401, "{person} → {what}");
+                }
+            }
+        }
+    };
+
+    for page in &pages {
+        let path = page.replace("{id}", &ticket);
+        let Lookup::Listed(gate, Kind::Page) = authz::lookup(&path) else {
+            panic!("{path} is not a listed page");
+        };
+        for (i, cookie) in cookies.iter().enumerate() {
+            let res = srv.get(&path, cookie.as_deref()).await;
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            if status == 403 {
+                assert!(body.contains("do not have access"), "{path}: {body}");
+            }
+            judge(&format!("GET {path}"), gate, i, status, 303);
+        }
+    }
+    for (pattern, gate) in authz::HANDLERS {
+        let path = pattern
+            .replace("{id}", &ticket)
+            .replace("{attachment}", "1");
+        for (i, cookie) in cookies.iter().enumerate() {
+            let status = srv.get(&path, cookie.as_deref()).await.status().as_u16();
+            judge(&format!("GET {path}"), *gate, i, status, 401);
+        }
+    }
+    // Signing out ends the session it is called with: last.
+    let mut endpoints = endpoints;
+    endpoints.sort_by_key(|e| e == "/api/sign_out");
+    for e in &endpoints {
+        let Lookup::Listed(gate, _) = authz::lookup(e) else {
+            unreachable!()
+        };
+        let name = e.trim_start_matches("/api/");
+        for (i, cookie) in cookies.iter().enumerate() {
+            let status = srv
+                .call(name, cookie.as_deref(), &[])
+                .await
+                .status()
+                .as_u16();
+            judge(name, gate, i, status, 401);
+        }
+    }
+}
+
+/// `/staff/tickets/:id` as the authorization table writes it: `/staff/tickets/{id}`.
+fn braces(path: &str) -> String {
+    path.split('/')
+        .map(|s| match s.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None => s.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }

@@ -23,6 +23,7 @@ db_tests!(
     contact_rules_hold,
     authorization_matrix,
     administrators_manage_the_catalog,
+    only_administrators_and_the_main_contact_change_sign_in_addresses,
 );
 
 async fn processing_an_order_creates_everything_and_queues_the_welcome_mail(srv: &TestServer) {
@@ -702,7 +703,7 @@ async fn authorization_matrix(srv: &TestServer) {
                 ("email", "tech2@acme.example".into()),
                 ("phone", "".into()),
             ],
-            [401, 200, 200, 200, 200, 403, 403, 404, 404],
+            [401, 200, 200, 403, 200, 403, 403, 404, 404],
         ),
         (
             "add_contact",
@@ -718,17 +719,17 @@ async fn authorization_matrix(srv: &TestServer) {
         (
             "deactivate_contact",
             vec![("contact_id", globex_main.clone())],
-            [401, 400, 400, 400, 404, 404, 404, 400, 403],
+            [401, 400, 403, 400, 404, 404, 404, 400, 403],
         ),
         (
             "transfer_main_contact",
             vec![("contact_id", globex_main.clone())],
-            [401, 400, 400, 400, 404, 404, 404, 400, 403],
+            [401, 400, 403, 400, 404, 404, 404, 400, 403],
         ),
         (
             "remove_administrative_role",
             vec![("contact_id", acme_tech2.clone())],
-            [401, 400, 400, 400, 400, 403, 403, 404, 404],
+            [401, 400, 403, 400, 400, 403, 403, 404, 404],
         ),
         (
             "resend_activation",
@@ -738,7 +739,7 @@ async fn authorization_matrix(srv: &TestServer) {
         (
             "decide_contact_request",
             vec![("request_id", "999999".into()), ("approve", "true".into())],
-            [401, 404, 404, 404, 403, 403, 403, 403, 403],
+            [401, 404, 404, 403, 403, 403, 403, 403, 403],
         ),
         (
             "declare_servers",
@@ -749,7 +750,7 @@ async fn authorization_matrix(srv: &TestServer) {
                 ("quantity", "0".into()),
                 ("note", "".into()),
             ],
-            [401, 400, 400, 400, 400, 403, 403, 404, 404],
+            [401, 400, 400, 403, 400, 403, 403, 404, 404],
         ),
         (
             "decide_server_declaration",
@@ -757,7 +758,7 @@ async fn authorization_matrix(srv: &TestServer) {
                 ("declaration_id", "999999".into()),
                 ("accept", "true".into()),
             ],
-            [401, 404, 404, 404, 403, 403, 403, 403, 403],
+            [401, 404, 404, 403, 403, 403, 403, 403, 403],
         ),
         (
             "set_ticket_sharing",
@@ -765,7 +766,7 @@ async fn authorization_matrix(srv: &TestServer) {
                 ("organization_id", acme.clone()),
                 ("shared", "false".into()),
             ],
-            [401, 200, 200, 200, 403, 403, 403, 403, 403],
+            [401, 200, 200, 403, 403, 403, 403, 403, 403],
         ),
         (
             "load_staff_queue",
@@ -1063,10 +1064,13 @@ async fn mail_reaches_a_real_smtp_server_and_survives_its_outage(backend: Backen
 
     // The relay goes away: mail waits, and nothing is lost.
     sink.stop();
+    // Technical Contacts are a support agent's to add (billing clerks keep
+    // Main and Administrative Contacts).
+    let agent = srv.sign_in("agent@example.com").await;
     let res = srv
         .call(
             "add_contact",
-            Some(&staff),
+            Some(&agent),
             &[
                 ("organization_id", &org.to_string()),
                 ("role", "technical"),
@@ -1104,4 +1108,69 @@ async fn mail_reaches_a_real_smtp_server_and_survives_its_outage(backend: Backen
     }
     assert_eq!(status, "sent");
     srv.stop().await;
+}
+
+/// The sign-in address is a credential: only an administrator or the
+/// organization's Main Contact changes it. Other staff may still correct the
+/// rest of a contact's details they are allowed to change.
+async fn only_administrators_and_the_main_contact_change_sign_in_addresses(srv: &TestServer) {
+    let main = contact_id(srv, "main@acme.example").await.to_string();
+    let tech = contact_id(srv, "tech2@acme.example").await.to_string();
+    let update = |cookie: String, contact: String, name: &'static str, email: &'static str| async move {
+        let res = srv
+            .call(
+                "update_contact",
+                Some(&cookie),
+                &[
+                    ("contact_id", &contact),
+                    ("name", name),
+                    ("email", email),
+                    ("phone", ""),
+                ],
+            )
+            .await;
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap())
+    };
+    let billing = srv.sign_in("billing@example.com").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let (status, body) = update(
+        billing.clone(),
+        main.clone(),
+        "Mia Main",
+        "mia@elsewhere.example",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("Only an administrator or the organization's Main Contact"),
+        "{body}"
+    );
+    let (status, body) = update(
+        agent.clone(),
+        tech.clone(),
+        "Tina Tech",
+        "tina@elsewhere.example",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let unchanged = contact::Entity::find_by_id(tech.parse::<i32>().unwrap())
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.email, "tech2@acme.example");
+    // The same people may still correct a name.
+    let (status, body) = update(agent, tech.clone(), "Tina Techner", "tech2@acme.example").await;
+    assert_eq!(status, 200, "{body}");
+    // A billing clerk does not change Technical Contacts at all.
+    let (status, _) = update(billing, tech.clone(), "Tina T", "tech2@acme.example").await;
+    assert_eq!(status, 403);
+    // An administrator and the Main Contact do change addresses.
+    let admin = srv.sign_in("admin@example.com").await;
+    let (status, body) = update(admin, tech.clone(), "Tina Techner", "tina@acme.example").await;
+    assert_eq!(status, 200, "{body}");
+    let acme_main = srv.sign_in("main@acme.example").await;
+    let (status, body) = update(acme_main, tech, "Tina Techner", "tina.t@acme.example").await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -9,7 +9,6 @@ use chrono::{Duration as ChronoDuration, NaiveDate, Utc};
 use entity::{
     activation_link, contact, covered_server, document, document_counter, document_event,
     document_line, document_link, level, organization, payment, program, subscription, user,
-    StaffRole,
 };
 use http::HeaderMap;
 use rust_decimal::Decimal;
@@ -27,6 +26,7 @@ use crate::auth::ssr::{
     app_state, client_addr, current_actor, is_plain_form_post, password::validate_new_password,
     redirect_back_with, request_parts, send_cookie, session, Actor, ActorRole,
 };
+use crate::core::authz::{self, Capability};
 use crate::customers::PAYMENT_METHODS;
 use crate::mail::ssr::{enqueue, Mail};
 use crate::state::{AppState, Settings};
@@ -34,7 +34,6 @@ use crate::validate::{self, Problems};
 
 const NOT_A_DRAFT: &str =
     "Only drafts can be changed; this document was sent or voided already. Create a new one instead.";
-const BILLING_STAFF: &[StaffRole] = &[StaffRole::Admin, StaffRole::Billing];
 const MAX_LINES: usize = 100;
 const DOC_COOKIE_PREFIX: &str = "portico_doc_";
 /// A swapped-for cookie lasts at most this long; after that, the e-mailed link again.
@@ -142,7 +141,7 @@ pub async fn access<C: ConnectionTrait>(
     let doc = document::Entity::find_by_id(id).one(db).await?;
     if let Some(a) = actor {
         match &a.role {
-            ActorRole::Staff(r) if BILLING_STAFF.contains(r) => {
+            ActorRole::Staff(r) if authz::allows(*r, Capability::Documents) => {
                 return Ok((doc.ok_or(AppError::NotFound)?, Access::Staff(a.clone())));
             }
             ActorRole::Customer(c) if a.can_use_billing() => {
@@ -181,7 +180,7 @@ async fn current_access(id: i32) -> Result<(AppState, document::Model, Access), 
 }
 
 fn require_billing_staff() -> Result<Actor, AppError> {
-    crate::auth::ssr::require_staff(BILLING_STAFF)
+    crate::auth::ssr::require_staff(Capability::Documents)
 }
 
 // ---- reading ----------------------------------------------------------------
@@ -290,7 +289,7 @@ pub async fn list_documents(f: DocumentFilter) -> Result<DocumentList, AppError>
     let state = app_state()?;
     let mut q = document::Entity::find();
     let staff = match &actor.role {
-        ActorRole::Staff(r) if BILLING_STAFF.contains(r) => true,
+        ActorRole::Staff(r) if authz::allows(*r, Capability::Documents) => true,
         ActorRole::Customer(c) if actor.can_use_billing() => {
             q = q
                 .filter(document::Column::OrganizationId.eq(c.organization_id))

@@ -284,7 +284,7 @@ pub enum AddOutcome {
 
 #[server(prefix = "/api", endpoint = "list_levels")]
 pub async fn list_levels() -> Result<Vec<LevelView>, AppError> {
-    crate::auth::ssr::require_staff(&[])?;
+    crate::auth::ssr::require_staff(crate::core::authz::Capability::CatalogRead)?;
     ssr::list_levels().await
 }
 

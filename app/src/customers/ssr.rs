@@ -5,7 +5,7 @@
 use chrono::{Duration as ChronoDuration, Utc};
 use entity::{
     activation_link, audit_event, contact, contact_request, covered_server, level, order,
-    organization, program, sla_target, subscription, user, StaffRole,
+    organization, program, sla_target, subscription, user,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -20,6 +20,7 @@ use crate::auth::ssr::{
     app_state, client_addr, password::validate_new_password, request_parts, require_actor,
     require_staff, send_cookie, session, Actor, ActorRole,
 };
+use crate::core::authz::{self, Capability};
 use crate::mail::ssr::{enqueue, Mail};
 use crate::state::AppState;
 use crate::validate::{self, Problems};
@@ -83,6 +84,17 @@ fn contact_json(c: &contact::Model) -> String {
         "distribution_list": c.is_distribution_list, "active": c.active,
     })
     .to_string()
+}
+
+/// Staff change Technical Contacts with one capability and Main and
+/// Administrative Contacts with another (see `core::authz`).
+fn staff_may_change(actor: &Actor, c: &contact::Model) -> Result<(), AppError> {
+    let cap = if c.is_main || c.is_administrative {
+        Capability::BillingContacts
+    } else {
+        Capability::TechnicalContacts
+    };
+    authz::require(actor, cap)
 }
 
 async fn contact_in_scope(
@@ -269,7 +281,7 @@ fn support_welcome(state: &AppState, to: &contact::Model, org: &str, token: &str
         body: format!(
             "Hello {name},\n\n\
              {org} named you as a Technical Contact. The Support Portal is where you open and follow\n\
-             SLA-tracked tickets, read the knowledge base, receive alerts and download enterprise packages.\n\n\
+             SLA-tracked tickets, add comments and attach files at any time.\n\n\
              Set your password to activate your account (the link works once, for {days} days):\n{link}\n\n\
              Afterwards, sign in at {base}/sign-in with this e-mail address; the Support Portal is at {base}/support.\n\
              {dl}\n\
@@ -416,7 +428,7 @@ pub async fn list_levels() -> Result<Vec<LevelView>, AppError> {
 }
 
 pub async fn load_catalog() -> Result<Catalog, AppError> {
-    let actor = require_staff(&[])?;
+    let actor = require_staff(Capability::CatalogRead)?;
     let state = app_state()?;
     let programs = program::Entity::find()
         .order_by_asc(program::Column::Name)
@@ -432,12 +444,12 @@ pub async fn load_catalog() -> Result<Catalog, AppError> {
     Ok(Catalog {
         programs,
         levels: list_levels().await?,
-        can_edit: actor.staff_role() == Some(StaffRole::Admin),
+        can_edit: authz::actor_allows(&actor, Capability::CatalogManage),
     })
 }
 
 pub async fn create_program(name: String, description: String) -> Result<i32, AppError> {
-    let actor = require_staff(&[StaffRole::Admin])?;
+    let actor = require_staff(Capability::CatalogManage)?;
     let state = app_state()?;
     let mut p = Problems::default();
     let name = p.check("name", validate::required("program name", &name, 120));
@@ -558,7 +570,7 @@ fn timezone(s: &str) -> Result<String, String> {
 
 /// Creates or changes a level, with its SLA targets, in one transaction.
 pub async fn save_level(f: LevelForm) -> Result<i32, AppError> {
-    let actor = require_staff(&[StaffRole::Admin])?;
+    let actor = require_staff(Capability::CatalogManage)?;
     let state = app_state()?;
     let mut p = Problems::default();
     let existing = match f.id.trim() {
@@ -926,7 +938,7 @@ async fn check_order(state: &AppState, f: &OrderForm) -> Result<CleanOrder, AppE
 /// subscription, contacts with pending accounts, activation links, the
 /// Welcome and Support Welcome e-mails, and the audit event.
 pub async fn process_order(form: OrderForm) -> Result<i32, AppError> {
-    let actor = require_staff(&[StaffRole::Admin, StaffRole::Billing])?;
+    let actor = require_staff(Capability::OrdersProcess)?;
     let state = app_state()?;
     let o = check_order(&state, &form).await?;
     let program = program::Entity::find_by_id(o.level.program_id)
@@ -1237,7 +1249,10 @@ pub async fn update_contact(
 ) -> Result<(), AppError> {
     let actor = require_actor()?;
     let state = app_state()?;
-    let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
+    let (c, manager) = contact_in_scope(&state, &actor, contact_id).await?;
+    if manager == Manager::Staff {
+        staff_may_change(&actor, &c)?;
+    }
     let mut p = Problems::default();
     let name = p.check("name", validate::required("name", &name, 200));
     let email = p.check("email", validate::email(&email));
@@ -1245,7 +1260,16 @@ pub async fn update_contact(
         .check("phone", validate::optional("phone", &phone, 64))
         .flatten();
     if let Some(e) = &email {
-        if *e != c.email && email_taken(&state.db, e, c.user_id).await? {
+        // The address is how the person signs in: changing it is a credential change.
+        if *e != c.email
+            && manager != Manager::MainContact
+            && !authz::actor_allows(&actor, Capability::SignInEmail)
+        {
+            p.add(
+                "email",
+                "Only an administrator or the organization's Main Contact can change a contact's e-mail address.",
+            );
+        } else if *e != c.email && email_taken(&state.db, e, c.user_id).await? {
             p.add("email", address_taken(&actor, e));
         }
     }
@@ -1314,6 +1338,16 @@ pub async fn add_contact(
             ))
         }
     };
+    if manager == Manager::Staff {
+        authz::require(
+            &actor,
+            if administrative {
+                Capability::BillingContacts
+            } else {
+                Capability::TechnicalContacts
+            },
+        )?;
+    }
     let mut p = Problems::default();
     let name = p.check("name", validate::required("name", &name, 200));
     let email = p.check("email", validate::email(&email));
@@ -1438,7 +1472,10 @@ async fn end_sessions_of(txn: &DatabaseTransaction, c: &contact::Model) -> Resul
 pub async fn deactivate_contact(contact_id: i32) -> Result<(), AppError> {
     let actor = require_actor()?;
     let state = app_state()?;
-    let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
+    let (c, manager) = contact_in_scope(&state, &actor, contact_id).await?;
+    if manager == Manager::Staff {
+        staff_may_change(&actor, &c)?;
+    }
     if c.is_main {
         return Err(AppError::invalid(
             "contact_id",
@@ -1491,7 +1528,10 @@ pub async fn deactivate_contact(contact_id: i32) -> Result<(), AppError> {
 pub async fn remove_administrative_role(contact_id: i32) -> Result<(), AppError> {
     let actor = require_actor()?;
     let state = app_state()?;
-    let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
+    let (c, manager) = contact_in_scope(&state, &actor, contact_id).await?;
+    if manager == Manager::Staff {
+        authz::require(&actor, Capability::BillingContacts)?;
+    }
     if !c.is_administrative {
         return Err(AppError::invalid(
             "contact_id",
@@ -1528,7 +1568,10 @@ pub async fn remove_administrative_role(contact_id: i32) -> Result<(), AppError>
 pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
     let actor = require_actor()?;
     let state = app_state()?;
-    let (target, _) = contact_in_scope(&state, &actor, contact_id).await?;
+    let (target, manager) = contact_in_scope(&state, &actor, contact_id).await?;
+    if manager == Manager::Staff {
+        authz::require(&actor, Capability::BillingContacts)?;
+    }
     if target.is_main {
         return Err(AppError::invalid(
             "contact_id",
@@ -1627,7 +1670,7 @@ pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
 }
 
 pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
-    let actor = require_staff(&[])?;
+    let actor = require_staff(Capability::ResendActivation)?;
     let state = app_state()?;
     let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
     let u = match c.user_id {
@@ -1684,7 +1727,7 @@ pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
 }
 
 pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<(), AppError> {
-    let actor = require_staff(&[])?;
+    let actor = require_staff(Capability::TechnicalContacts)?;
     let state = app_state()?;
     let r = contact_request::Entity::find_by_id(request_id)
         .one(&state.db)
@@ -1792,6 +1835,9 @@ pub async fn declare_servers(
     let actor = require_actor()?;
     let org_id = target_org(&actor, requested_org)?;
     let manager = may_manage(&actor, org_id)?;
+    if manager == Manager::Staff {
+        authz::require(&actor, Capability::ServerDeclarations)?;
+    }
     let state = app_state()?;
     org_by_id(&state.db, org_id).await?;
     let mut p = Problems::default();
@@ -1851,7 +1897,7 @@ pub async fn declare_servers(
 }
 
 pub async fn decide_server_declaration(id: i32, accept: bool) -> Result<(), AppError> {
-    let actor = require_staff(&[])?;
+    let actor = require_staff(Capability::ServerDeclarations)?;
     let state = app_state()?;
     let s = covered_server::Entity::find_by_id(id)
         .one(&state.db)
@@ -1928,7 +1974,7 @@ pub async fn decide_server_declaration(id: i32, accept: bool) -> Result<(), AppE
 }
 
 pub async fn set_ticket_sharing(org_id: i32, shared: bool) -> Result<(), AppError> {
-    let actor = require_staff(&[])?;
+    let actor = require_staff(Capability::TicketSharing)?;
     let state = app_state()?;
     let org = org_by_id(&state.db, org_id).await?;
     if org.shared_tickets == shared {
@@ -1955,7 +2001,7 @@ pub async fn set_ticket_sharing(org_id: i32, shared: bool) -> Result<(), AppErro
 }
 
 pub async fn load_staff_queue() -> Result<StaffQueue, AppError> {
-    require_staff(&[])?;
+    require_staff(Capability::CustomersRead)?;
     let state = app_state()?;
     let orgs = organization::Entity::find().all(&state.db).await?;
     let org_name = |id: i32| {

@@ -109,10 +109,10 @@ pub const OUTBOX_PAGE_SIZE: u64 = 25;
 #[server(prefix = "/api", endpoint = "load_outbox")]
 pub async fn load_outbox(page: u64) -> Result<OutboxPage, AppError> {
     use crate::auth::ssr::{app_state, require_staff};
-    use entity::{outbox_message, StaffRole};
+    use entity::outbox_message;
     use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 
-    require_staff(&[StaffRole::Admin])?;
+    require_staff(crate::core::authz::Capability::Outbox)?;
     let state = app_state()?;
     let paginator = outbox_message::Entity::find()
         .order_by_desc(outbox_message::Column::Id)

@@ -17,6 +17,8 @@ pub struct OrganizationRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffDashboard {
+    /// The parts of the console this person's role opens, as (path, label).
+    pub sections: Vec<(String, String)>,
     pub organizations: Vec<OrganizationRow>,
     pub staff_members: u64,
     /// This server process's figures, for admins.
@@ -34,12 +36,12 @@ pub struct ServerFigures {
 #[server(prefix = "/api", endpoint = "load_staff_dashboard")]
 pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
     use crate::auth::ssr::{app_state, require_staff};
-    use entity::user::StaffRole;
+    use crate::core::authz::{self, Capability};
     use entity::{contact, organization, user};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
     async {
-        let actor = require_staff(&[])?;
+        let actor = require_staff(Capability::StaffConsole)?;
         let state = app_state()?;
         let orgs = organization::Entity::find()
             .order_by_asc(organization::Column::Name)
@@ -69,11 +71,21 @@ pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
             .filter(user::Column::Active.eq(true))
             .count(&state.db)
             .await?;
-        let server = (actor.staff_role() == Some(StaffRole::Admin)).then(|| ServerFigures {
-            live_pages: state.live.open_pages() as u64,
-            heap_bytes: crate::state::heap_in_use(),
-        });
+        let sections = SECTIONS
+            .iter()
+            .filter(|(path, _)| match authz::lookup(path) {
+                authz::Lookup::Listed(gate, _) => gate.admit(Some(&actor)).is_ok(),
+                _ => false,
+            })
+            .map(|(p, l)| (p.to_string(), l.to_string()))
+            .collect();
+        let server =
+            authz::actor_allows(&actor, Capability::ServerFigures).then(|| ServerFigures {
+                live_pages: state.live.open_pages() as u64,
+                heap_bytes: crate::state::heap_in_use(),
+            });
         Ok(StaffDashboard {
+            sections,
             organizations,
             staff_members,
             server,
@@ -82,24 +94,25 @@ pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
     .await
 }
 
+/// The console's parts; each is shown to the roles its page's gate admits.
+#[cfg(feature = "ssr")]
+const SECTIONS: &[(&str, &str)] = &[
+    ("/staff/tickets", "Tickets"),
+    ("/staff/canned", "Saved replies"),
+    ("/staff/inbound", "Mail held for review"),
+    ("/staff/orders/new", "Process an Order Form"),
+    ("/staff/billing", "Invoices, estimates and proposals"),
+    ("/staff/queue", "Requests from customers"),
+    ("/staff/catalog", "Programs and levels"),
+    ("/staff/mail", "Outgoing mail"),
+];
+
 #[component]
 pub fn StaffHome() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_staff_dashboard());
     view! {
         <Title text="Staff Console"/>
         <h1>"Staff Console"</h1>
-        <nav aria-label="Staff" class="subnav">
-            <ul>
-                <li><a href="/staff/tickets">"Tickets"</a></li>
-                <li><a href="/staff/canned">"Saved replies"</a></li>
-                <li><a href="/staff/inbound">"Mail held for review"</a></li>
-                <li><a href="/staff/orders/new">"Process an Order Form"</a></li>
-                <li><a href="/staff/billing">"Invoices, estimates and proposals"</a></li>
-                <li><a href="/staff/queue">"Requests from customers"</a></li>
-                <li><a href="/staff/catalog">"Programs and levels"</a></li>
-                <li><a href="/staff/mail">"Outgoing mail"</a></li>
-            </ul>
-        </nav>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -115,6 +128,13 @@ pub fn StaffHome() -> impl IntoView {
 fn Overview(overview: StaffDashboard) -> impl IntoView {
     let count = overview.organizations.len();
     view! {
+        <nav aria-label="Staff" class="subnav">
+            <ul>
+                {overview.sections.into_iter().map(|(href, label)| view! {
+                    <li><a href=href>{label}</a></li>
+                }).collect_view()}
+            </ul>
+        </nav>
         <ul class="stats" aria-label="At a glance">
             <li><strong>{count}</strong>" customer organizations"</li>
             <li><strong>{overview.staff_members}</strong>" staff members"</li>

@@ -313,8 +313,7 @@ pub struct HeldMail {
 /// the customer whose account is `email`. Returns the ticket's id.
 #[server(prefix = "/api", endpoint = "file_held_mail")]
 pub async fn file_held_mail(message_id: i32, email: String) -> Result<i32, AppError> {
-    let staff =
-        crate::auth::ssr::require_staff(&[entity::StaffRole::Admin, entity::StaffRole::Agent])?;
+    let staff = crate::auth::ssr::require_staff(crate::core::authz::Capability::HeldMail)?;
     let state = crate::auth::ssr::app_state()?;
     let id = inbound::file_held(&state, &staff, message_id, &email).await?;
     crate::auth::ssr::redirect_back_with("done=filed");
@@ -324,8 +323,7 @@ pub async fn file_held_mail(message_id: i32, email: String) -> Result<i32, AppEr
 /// Staff review of held mail: take message `message_id` off the list.
 #[server(prefix = "/api", endpoint = "dismiss_held_mail")]
 pub async fn dismiss_held_mail(message_id: i32) -> Result<(), AppError> {
-    let staff =
-        crate::auth::ssr::require_staff(&[entity::StaffRole::Admin, entity::StaffRole::Agent])?;
+    let staff = crate::auth::ssr::require_staff(crate::core::authz::Capability::HeldMail)?;
     let state = crate::auth::ssr::app_state()?;
     inbound::dismiss_held(&state, &staff, message_id).await?;
     crate::auth::ssr::redirect_back_with("done=dismissed");
@@ -337,7 +335,7 @@ pub async fn dismiss_held_mail(message_id: i32) -> Result<(), AppError> {
 pub async fn list_held_mail() -> Result<Vec<HeldMail>, AppError> {
     use entity::inbound_message;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    crate::auth::ssr::require_staff(&[entity::StaffRole::Admin, entity::StaffRole::Agent])?;
+    crate::auth::ssr::require_staff(crate::core::authz::Capability::HeldMail)?;
     let state = crate::auth::ssr::app_state()?;
     Ok(inbound_message::Entity::find()
         .filter(inbound_message::Column::Outcome.eq("held"))

@@ -22,6 +22,7 @@ use crate::auth::ssr::{
     app_state, is_plain_form_post, redirect_back_with, request_parts, require_actor, Actor,
     ActorRole,
 };
+use crate::core::authz::{self, Capability};
 use crate::customers::SEVERITIES;
 use crate::mail::ssr::{enqueue, Mail};
 use crate::state::{begin_write, AppState};
@@ -56,6 +57,9 @@ pub async fn visible<C: ConnectionTrait>(
     id: i32,
 ) -> Result<(ticket::Model, bool), AppError> {
     match &actor.role {
+        ActorRole::Staff(r) if !authz::allows(*r, Capability::TicketsWork) => {
+            Err(AppError::Forbidden)
+        }
         ActorRole::Staff(_) => Ok((
             ticket::Entity::find_by_id(id)
                 .one(db)
@@ -493,6 +497,9 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
     let db = &state.db;
     let mut q = ticket::Entity::find();
     let staff = match &actor.role {
+        ActorRole::Staff(r) if !authz::allows(*r, Capability::TicketsWork) => {
+            return Err(AppError::Forbidden)
+        }
         ActorRole::Staff(_) => true,
         ActorRole::Customer(c) => {
             if !actor.can_use_support() {
@@ -742,7 +749,7 @@ pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {
     };
     let assignees = if staff {
         user::Entity::find()
-            .filter(user::Column::StaffRole.is_in([StaffRole::Admin, StaffRole::Agent]))
+            .filter(user::Column::StaffRole.is_in(authz::roles_with(Capability::TicketsWork)))
             .filter(user::Column::Active.eq(true))
             .order_by_asc(user::Column::Name)
             .all(db)
@@ -1343,7 +1350,9 @@ pub async fn assign_ticket(id: i32, assignee: String) -> Result<(), AppError> {
             .one(&state.db)
             .await?
             .filter(|u| {
-                u.active && matches!(u.staff_role, Some(StaffRole::Admin | StaffRole::Agent))
+                u.active
+                    && u.staff_role
+                        .is_some_and(|r| authz::allows(r, Capability::TicketsWork))
             })
             .ok_or_else(|| {
                 AppError::invalid("assignee_id", "Choose an active administrator or agent.")
@@ -1488,7 +1497,7 @@ pub async fn add_follower(id: i32, contact_id: i32) -> Result<(), AppError> {
 // ---- saved replies and merging --------------------------------------------------------
 
 pub async fn list_canned_replies() -> Result<Vec<CannedReplyView>, AppError> {
-    crate::auth::ssr::require_staff(&[])?;
+    crate::auth::ssr::require_staff(Capability::CannedReplies)?;
     let state = app_state()?;
     Ok(canned_reply::Entity::find()
         .order_by_asc(canned_reply::Column::Title)
@@ -1504,7 +1513,7 @@ pub async fn list_canned_replies() -> Result<Vec<CannedReplyView>, AppError> {
 }
 
 pub async fn save_canned_reply(title: String, body: String) -> Result<i32, AppError> {
-    let actor = crate::auth::ssr::require_staff(&[StaffRole::Admin, StaffRole::Agent])?;
+    let actor = crate::auth::ssr::require_staff(Capability::CannedReplies)?;
     let state = app_state()?;
     let mut p = Problems::default();
     let title = p.check("title", validate::required("title", &title, 120));
@@ -1538,7 +1547,7 @@ pub async fn save_canned_reply(title: String, body: String) -> Result<i32, AppEr
 }
 
 pub async fn delete_canned_reply(id: i32) -> Result<(), AppError> {
-    crate::auth::ssr::require_staff(&[StaffRole::Admin, StaffRole::Agent])?;
+    crate::auth::ssr::require_staff(Capability::CannedReplies)?;
     let state = app_state()?;
     let r = canned_reply::Entity::delete_by_id(id)
         .exec(&state.db)

@@ -162,12 +162,11 @@ pub fn require_actor() -> Result<Actor, AppError> {
     current_actor().ok_or(AppError::Unauthenticated)
 }
 
-pub fn require_staff(allowed: &[StaffRole]) -> Result<Actor, AppError> {
+/// The signed-in staff member, when their role has `cap` (see `core::authz`).
+pub fn require_staff(cap: crate::core::authz::Capability) -> Result<Actor, AppError> {
     let actor = require_actor()?;
-    match actor.staff_role() {
-        Some(r) if allowed.is_empty() || allowed.contains(&r) => Ok(actor),
-        _ => Err(AppError::Forbidden),
-    }
+    crate::core::authz::require(&actor, cap)?;
+    Ok(actor)
 }
 
 /// The client address the server recorded for this request.
