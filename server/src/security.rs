@@ -203,12 +203,17 @@ pub async fn resolve_session(
 /// authorize the objects themselves.
 pub async fn guard(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
+    // The router resolves `.` and `..` segments the guard would not see:
+    // such addresses are never Portico's own, so they go no further.
+    if !is_plain_path(&path) {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    }
     let actor = req.extensions().get::<Actor>();
     let (gate, kind) = match authz::lookup(&path) {
         Lookup::Listed(gate, kind) => (gate, kind),
         Lookup::UnlistedEndpoint => {
-            tracing::error!(%path, "server function without a row in core::authz::ENDPOINTS: refused");
-            return refuse_call(&req, AppError::Forbidden);
+            tracing::warn!(%path, "no server function with a row in core::authz::ENDPOINTS: refused");
+            return refuse_call(&req, AppError::NotFound);
         }
         // Unknown private paths still need a session (they end in "not found").
         Lookup::Unlisted if is_private(&path) => (Gate::SIGNED_IN, Kind::Page),
@@ -218,7 +223,7 @@ pub async fn guard(req: Request, next: Next) -> Response {
         Ok(()) => next.run(req).await,
         Err(e) if kind == Kind::Endpoint => refuse_call(&req, e),
         Err(e) if kind == Kind::Handler => (status_of(&e), e.to_string()).into_response(),
-        Err(AppError::Unauthenticated) if req.method() == Method::GET => {
+        Err(AppError::Unauthenticated) if matches!(*req.method(), Method::GET | Method::HEAD) => {
             let target = req
                 .uri()
                 .path_and_query()
@@ -228,6 +233,25 @@ pub async fn guard(req: Request, next: Next) -> Response {
         }
         Err(e) => refusal_page(&e, actor),
     }
+}
+
+/// No empty, `.` or `..` segment, written plainly or percent-encoded.
+fn is_plain_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    !lower.contains("%2e")
+        && !lower.contains("%2f")
+        && !lower.contains("%5c")
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .skip(1)
+            .enumerate()
+            .all(|(i, seg)| match seg {
+                "." | ".." => false,
+                // A trailing slash is fine; `//` inside is not.
+                "" => i == path.split('/').count() - 2,
+                _ => true,
+            })
 }
 
 fn is_private(path: &str) -> bool {
@@ -258,6 +282,10 @@ fn refuse_call(req: &Request, e: AppError) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if plain_form {
+        // A form posted after the session ended: sign in again first.
+        if e == AppError::Unauthenticated {
+            return see_other("/sign-in");
+        }
         return refusal_page(&e, req.extensions().get::<Actor>());
     }
     let body = serde_json::to_string(&e).unwrap_or_default();
@@ -274,13 +302,18 @@ fn refusal_page(e: &AppError, actor: Option<&Actor>) -> Response {
         Some(a) => (a.landing().path(), "Go to your portal"),
         None => ("/sign-in", "Sign in"),
     };
+    let (title, advice) = match e {
+        AppError::Unauthenticated => ("Please sign in", "Your session has ended or you are not signed in."),
+        AppError::NotFound => ("Not found", "There is nothing at this address."),
+        _ => ("No access", "Your role does not include this part of Portico. If you need it, ask an administrator."),
+    };
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>No access · Portico</title><link rel=\"stylesheet\" href=\"/pkg/portico.css\"></head>\
-         <body><main id=\"main\"><h1>No access</h1>\
+         <title>{title} · Portico</title><link rel=\"stylesheet\" href=\"/pkg/portico.css\"></head>\
+         <body><main id=\"main\"><h1>{title}</h1>\
          <p class=\"notice error\" role=\"alert\">{message}</p>\
-         <p>Your role does not include this part of Portico. If you need it, ask an administrator. \
+         <p>{advice} \
          <a href=\"{home}\">{home_label}</a> · <a href=\"/account\">Your account</a></p>\
          </main></body></html>",
         message = e
@@ -370,6 +403,31 @@ mod tests {
             me
         ));
         assert!(same_site_request(&post(&[]), me));
+    }
+
+    #[test]
+    fn only_plain_paths_pass() {
+        for ok in [
+            "/",
+            "/staff",
+            "/staff/",
+            "/staff/tickets/5",
+            "/pkg/portico.js",
+            "/api/sign_in",
+        ] {
+            assert!(is_plain_path(ok), "{ok}");
+        }
+        for bad in [
+            "/support/../staff/tickets/5",
+            "/x/%2e%2e/staff",
+            "/x/%2E%2E/staff",
+            "/staff/tickets/5/.",
+            "/staff//tickets",
+            "/api/sign_in%2f..",
+            "/staff\\tickets",
+        ] {
+            assert!(!is_plain_path(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -629,6 +629,13 @@ async fn every_route_keeps_to_its_gate(srv: &TestServer) {
             let body = res.text().await.unwrap();
             if status == 403 {
                 assert!(body.contains("do not have access"), "{path}: {body}");
+            } else if gate.admit(actors[i].as_ref()).is_ok() && gate.staff.is_some() {
+                // The page itself does not refuse whom its gate admits.
+                assert!(
+                    !body.contains("do not have access"),
+                    "{} → {path}: the page refuses what its gate opens",
+                    people[i]
+                );
             }
             judge(&format!("GET {path}"), gate, i, status, 303);
         }
@@ -642,6 +649,65 @@ async fn every_route_keeps_to_its_gate(srv: &TestServer) {
             judge(&format!("GET {path}"), *gate, i, status, 401);
         }
     }
+    // Written out, not derived from the table: the rule a billing clerk
+    // must never break, beside agents and administrators who may.
+    let (admin, agent, billing) = (
+        cookies[1].as_deref(),
+        cookies[2].as_deref(),
+        cookies[3].as_deref(),
+    );
+    for (who, cookie, want) in [
+        ("admin", admin, 200),
+        ("agent", agent, 200),
+        ("billing", billing, 403),
+    ] {
+        let page = srv.get(&format!("/staff/tickets/{ticket}"), cookie).await;
+        assert_eq!(page.status(), want, "{who}: ticket page");
+        assert_eq!(
+            page.text().await.unwrap().contains("Our front-end is down"),
+            want == 200,
+            "{who}"
+        );
+        let res = srv
+            .call("load_ticket", cookie, &[("ticket_id", &ticket)])
+            .await;
+        assert_eq!(res.status(), want, "{who}: load_ticket");
+        let res = srv.call("list_tickets", cookie, &[]).await;
+        assert_eq!(res.status(), want, "{who}: list_tickets");
+        let res = srv
+            .call(
+                "add_comment",
+                cookie,
+                &[
+                    ("ticket_id", &ticket),
+                    ("body", "note"),
+                    ("internal", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status() == 403, want == 403, "{who}: add_comment");
+        let live = srv.get(&format!("/tickets/{ticket}/live"), cookie).await;
+        assert_eq!(live.status() == 403, want == 403, "{who}: live socket");
+        let file = srv
+            .get(&format!("/tickets/{ticket}/attachments/1"), cookie)
+            .await;
+        assert_eq!(file.status() == 403, want == 403, "{who}: attachment");
+    }
+    // Addresses the router would resolve to a guarded page never reach it.
+    for odd in [
+        format!("/support/../staff/tickets/{ticket}"),
+        format!("/staff/tickets/{ticket}/."),
+        format!("/x/%2e%2e/staff/tickets/{ticket}"),
+        format!("/support/%2E%2E/staff/tickets/{ticket}"),
+        format!("/staff/tickets/{ticket}/%2e"),
+    ] {
+        for cookie in [None, billing, cookies[5].as_deref()] {
+            let answer = raw_get(srv, &odd, cookie).await;
+            assert!(answer.starts_with("HTTP/1.1 404"), "{odd}: {answer}");
+            assert!(!answer.contains("Our front-end is down"));
+        }
+    }
+
     // Signing out ends the session it is called with: last.
     let mut endpoints = endpoints;
     endpoints.sort_by_key(|e| e == "/api/sign_out");
@@ -670,4 +736,21 @@ fn braces(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// A GET sent exactly as written (HTTP clients resolve `..` and `%2e`
+/// segments before sending; an attacker's need not).
+async fn raw_get(srv: &TestServer, path: &str, cookie: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = srv.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{cookie}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
 }

@@ -734,7 +734,7 @@ async fn authorization_matrix(srv: &TestServer) {
         (
             "resend_activation",
             vec![("contact_id", acme_tech2.clone())],
-            [401, 400, 400, 400, 403, 403, 403, 403, 403],
+            [401, 400, 400, 403, 403, 403, 403, 403, 403],
         ),
         (
             "decide_contact_request",
@@ -1154,6 +1154,13 @@ async fn only_administrators_and_the_main_contact_change_sign_in_addresses(srv: 
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("Only an administrator or the organization's Main Contact"),
+        "{body}"
+    );
+    // Nor do support agents change a Main Contact at all.
+    let (status, _) = update(agent.clone(), main.clone(), "Mia Main", "main@acme.example").await;
+    assert_eq!(status, 403);
     let unchanged = contact::Entity::find_by_id(tech.parse::<i32>().unwrap())
         .one(&srv.state.db)
         .await
@@ -1171,6 +1178,25 @@ async fn only_administrators_and_the_main_contact_change_sign_in_addresses(srv: 
     let (status, body) = update(admin, tech.clone(), "Tina Techner", "tina@acme.example").await;
     assert_eq!(status, 200, "{body}");
     let acme_main = srv.sign_in("main@acme.example").await;
-    let (status, body) = update(acme_main, tech, "Tina Techner", "tina.t@acme.example").await;
+    let (status, body) = update(
+        acme_main,
+        tech.clone(),
+        "Tina Techner",
+        "tina.t@acme.example",
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
+    // Both the contact and its account took the new address.
+    let c = contact::Entity::find_by_id(tech.parse::<i32>().unwrap())
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.email, "tina.t@acme.example");
+    let u = entity::user::Entity::find_by_id(c.user_id.expect("an account"))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.email, "tina.t@acme.example");
 }

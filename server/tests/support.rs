@@ -789,6 +789,52 @@ async fn staff_assign_and_change_severity_with_a_reason(srv: &TestServer) {
         )
         .await;
     assert_eq!(res.status(), 400);
+
+    // Ticket mail follows the role, not an old assignment: an assignee whose
+    // role changes to billing clerk gets no more customer replies.
+    let agent_user = entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq("agent@example.com"))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let res = srv
+        .call(
+            "assign_ticket",
+            Some(&agent),
+            &[
+                ("ticket_id", &ts),
+                ("assignee_id", &agent_user.id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let set_role = |role: entity::StaffRole| {
+        let mut a = agent_user.clone().into_active_model();
+        a.staff_role = Set(Some(role));
+        a.update(&srv.state.db)
+    };
+    let mails_about = |marker: &'static str| async move {
+        mail_to(srv, "agent@example.com")
+            .await
+            .into_iter()
+            .filter(|m| m.body.contains(marker))
+            .count()
+    };
+    set_role(entity::StaffRole::Billing).await.unwrap();
+    assert_eq!(
+        comment(srv, &tech1, t, "MARK-AS-BILLING", &[])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(mails_about("MARK-AS-BILLING").await, 0);
+    set_role(entity::StaffRole::Agent).await.unwrap();
+    assert_eq!(
+        comment(srv, &tech1, t, "MARK-AS-AGENT", &[]).await.status(),
+        200
+    );
+    assert_eq!(mails_about("MARK-AS-AGENT").await, 1);
 }
 
 async fn bad_input_is_refused_with_what_to_fix(srv: &TestServer) {

@@ -4,7 +4,7 @@
 //! then check the objects themselves (which organization, which ticket) and
 //! ask [`allows`] for the finer staff rules. A server function, page or
 //! handler without a row here is refused, and the role matrix test in
-//! `server/tests/authz.rs` fails on it.
+//! `server/tests/auth.rs` fails on it.
 
 use entity::StaffRole;
 
@@ -41,7 +41,8 @@ pub enum Capability {
     Documents,
     /// Change Main and Administrative Contact details.
     BillingContacts,
-    /// Send a contact a fresh activation link.
+    /// Send a contact a fresh activation link (to the kinds of contact the
+    /// role may change).
     ResendActivation,
     /// Change the e-mail address a contact signs in with.
     SignInEmail,

@@ -1673,6 +1673,7 @@ pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
     let actor = require_staff(Capability::ResendActivation)?;
     let state = app_state()?;
     let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
+    staff_may_change(&actor, &c)?;
     let u = match c.user_id {
         Some(id) => user::Entity::find_by_id(id).one(&state.db).await?,
         None => None,

@@ -96,6 +96,20 @@ pub async fn visible<C: ConnectionTrait>(
     }
 }
 
+/// The assignee `user_id`, if they may still work tickets: ticket mail goes
+/// only to people whose role opens the ticket (a role can change after assignment).
+async fn works_tickets<C: ConnectionTrait>(
+    db: &C,
+    user_id: Option<i32>,
+) -> Result<Option<user::Model>, AppError> {
+    let Some(id) = user_id else { return Ok(None) };
+    Ok(user::Entity::find_by_id(id).one(db).await?.filter(|u| {
+        u.active
+            && u.staff_role
+                .is_some_and(|r| authz::allows(r, Capability::TicketsWork))
+    }))
+}
+
 async fn current(id: i32) -> Result<(AppState, Actor, ticket::Model, bool), AppError> {
     let actor = require_actor()?;
     let state = app_state()?;
@@ -1318,10 +1332,7 @@ async fn record_comment(
             .await?;
         }
     } else if !staff {
-        if let Some(u) = match t.assignee_user_id {
-            Some(u) => user::Entity::find_by_id(u).one(&txn).await?,
-            None => None,
-        } {
+        if let Some(u) = works_tickets(&txn, t.assignee_user_id).await? {
             enqueue(
                 &txn,
                 update_mail(state, &t, &u.email, &u.name, &actor.name, &body, true),
@@ -1798,10 +1809,7 @@ pub async fn sweep(state: &AppState, close_after: Duration) -> Result<usize, App
                         true,
                     )
                     .await?;
-                    if let Some(u) = match t.assignee_user_id {
-                        Some(u) => user::Entity::find_by_id(u).one(&txn).await?,
-                        None => None,
-                    } {
+                    if let Some(u) = works_tickets(&txn, t.assignee_user_id).await? {
                         enqueue(
                             &txn,
                             Mail {
