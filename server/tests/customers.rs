@@ -1134,6 +1134,54 @@ async fn only_administrators_and_the_main_contact_change_sign_in_addresses(srv: 
     };
     let billing = srv.sign_in("billing@example.com").await;
     let agent = srv.sign_in("agent@example.com").await;
+    // The organization page offers each person only the changes they may make.
+    let acme = org_id(srv, "Acme Corp").await.to_string();
+    let flags = |cookie: String| {
+        let acme = acme.clone();
+        async move {
+            let org: Value = srv
+                .call(
+                    "load_organization",
+                    Some(&cookie),
+                    &[("organization_id", &acme)],
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            let of = |email: &str| {
+                let c = org["contacts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["email"] == email)
+                    .unwrap()
+                    .clone();
+                (
+                    c["can_edit"] == true,
+                    c["can_change_email"] == true,
+                    c["can_change_roles"] == true,
+                )
+            };
+            (of("main@acme.example"), of("tech2@acme.example"))
+        }
+    };
+    assert_eq!(
+        flags(billing.clone()).await,
+        ((true, false, true), (false, false, true))
+    );
+    assert_eq!(
+        flags(agent.clone()).await,
+        ((false, false, false), (true, false, false))
+    );
+    assert_eq!(
+        flags(srv.sign_in("admin@example.com").await).await,
+        ((true, true, true), (true, true, true))
+    );
+    assert_eq!(
+        flags(srv.sign_in("main@acme.example").await).await,
+        ((true, true, true), (true, true, true))
+    );
     let (status, body) = update(
         billing.clone(),
         main.clone(),

@@ -112,6 +112,14 @@ pub struct ContactView {
     pub active: bool,
     /// "Active", "Invitation sent" or "No account".
     pub account: String,
+    /// Whether the viewer may change this contact's details (and deactivate
+    /// them, or re-send their invitation).
+    pub can_edit: bool,
+    /// Whether the viewer may change the address this contact signs in with.
+    pub can_change_email: bool,
+    /// Whether the viewer may hand this contact the Main Contact role or take
+    /// away their Administrative Contact role.
+    pub can_change_roles: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -625,6 +625,7 @@ fn ContactRow(c: ContactView, manage: bool, staff: bool, acts: Actions) -> impl 
     let (active, main, administrative, dl) =
         (c.active, c.main, c.administrative, c.distribution_list);
     let pending = c.account == "Invitation sent";
+    let (edit, roles_ok, email_ok) = (c.can_edit, c.can_change_roles, c.can_change_email);
     let update_error = last_error(acts.update);
     view! {
         <tr class:inactive=!c.active>
@@ -634,13 +635,13 @@ fn ContactRow(c: ContactView, manage: bool, staff: bool, acts: Actions) -> impl 
             <td>{c.account.clone()}</td>
             {(manage).then(|| view! {
                 <td class="actions">
-                    {active.then(|| view! {
+                    {(active && edit).then(|| view! {
                         <details>
                             <summary>{format!("Edit {name}")}</summary>
                             <ActionForm action=acts.update attr:class="stack" attr:novalidate="">
                                 <input type="hidden" name="contact_id" value=id/>
                                 <div class="field"><label for=format!("c{id}-name")>"Name"</label><input id=format!("c{id}-name") name="name" value=v_name required=true/></div>
-                                <div class="field"><label for=format!("c{id}-email")>"Email"</label><input id=format!("c{id}-email") name="email" type="email" value=v_email required=true/></div>
+                                <div class="field"><label for=format!("c{id}-email")>"Email"</label><input id=format!("c{id}-email") name="email" type="email" value=v_email required=true readonly=!email_ok aria-describedby=(!email_ok).then(|| format!("c{id}-email-hint"))/>{(!email_ok).then(|| view! { <p class="muted" id=format!("c{id}-email-hint")>"The sign-in address is changed by an administrator or the organization's Main Contact."</p> })}</div>
                                 <div class="field"><label for=format!("c{id}-phone")>"Phone"</label><input id=format!("c{id}-phone") name="phone" type="tel" value=v_phone/></div>
                                 <div class="field checkbox"><input type="checkbox" id=format!("c{id}-dl") name="distribution_list" checked=dl/><label for=format!("c{id}-dl")>"Distribution list"</label></div>
                                 <FormError error=update_error/>
@@ -649,7 +650,7 @@ fn ContactRow(c: ContactView, manage: bool, staff: bool, acts: Actions) -> impl 
                             </ActionForm>
                         </details>
                     })}
-                    {(active && !main).then(|| view! {
+                    {(active && !main && roles_ok).then(|| view! {
                         <details>
                             <summary>{make_main}</summary>
                             <ActionForm action=acts.transfer>
@@ -659,13 +660,13 @@ fn ContactRow(c: ContactView, manage: bool, staff: bool, acts: Actions) -> impl 
                             </ActionForm>
                         </details>
                     })}
-                    {(active && administrative).then(|| view! {
+                    {(active && administrative && roles_ok).then(|| view! {
                         <ActionForm action=acts.remove_admin attr:class="inline">
                             <input type="hidden" name="contact_id" value=id/>
                             <button type="submit">{remove_admin}</button>
                         </ActionForm>
                     })}
-                    {(active && !main).then(|| view! {
+                    {(active && !main && edit).then(|| view! {
                         <details>
                             <summary>{deactivate}</summary>
                             <ActionForm action=acts.deactivate>
@@ -675,7 +676,7 @@ fn ContactRow(c: ContactView, manage: bool, staff: bool, acts: Actions) -> impl 
                             </ActionForm>
                         </details>
                     })}
-                    {(staff && active && pending).then(|| view! {
+                    {(staff && active && pending && edit).then(|| view! {
                         <ActionForm action=acts.resend attr:class="inline">
                             <input type="hidden" name="contact_id" value=id/>
                             <button type="submit">{resend}</button>

@@ -1161,15 +1161,24 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
         .iter()
         .filter(|c| c.active && c.is_technical)
         .count();
+    let manager = may_manage(&actor, org.id).ok();
+    let by_main = manager == Some(Manager::MainContact);
     Ok(OrganizationView {
         id: org.id,
-        can_manage: may_manage(&actor, org.id).is_ok(),
+        can_manage: manager.is_some(),
         viewer_is_staff: is_staff,
         contacts: contacts
             .into_iter()
             .map(|c| {
                 let u = c.user_id.and_then(|id| users.iter().find(|u| u.id == id));
+                let can_edit = by_main || manager.is_some() && staff_may_change(&actor, &c).is_ok();
                 ContactView {
+                    can_edit,
+                    can_change_email: can_edit
+                        && (by_main || authz::actor_allows(&actor, Capability::SignInEmail)),
+                    can_change_roles: by_main
+                        || manager.is_some()
+                            && authz::actor_allows(&actor, Capability::BillingContacts),
                     account: match u {
                         Some(u) if u.password_hash.is_some() => "Active",
                         Some(_) => "Invitation sent",
