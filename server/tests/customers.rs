@@ -1163,24 +1163,37 @@ async fn only_administrators_and_the_main_contact_change_sign_in_addresses(srv: 
                     c["can_change_roles"] == true,
                 )
             };
-            (of("main@acme.example"), of("tech2@acme.example"))
+            let org_level = (
+                org["can_share_tickets"] == true,
+                org["can_bill"] == true,
+                org["can_declare_servers"] == true,
+            );
+            (of("main@acme.example"), of("tech2@acme.example"), org_level)
         }
     };
     assert_eq!(
         flags(billing.clone()).await,
-        ((true, false, true), (false, false, true))
+        (
+            (true, false, true),
+            (false, false, true),
+            (false, true, false)
+        )
     );
     assert_eq!(
         flags(agent.clone()).await,
-        ((false, false, false), (true, false, false))
+        (
+            (false, false, false),
+            (true, false, false),
+            (true, false, true)
+        )
     );
     assert_eq!(
         flags(srv.sign_in("admin@example.com").await).await,
-        ((true, true, true), (true, true, true))
+        ((true, true, true), (true, true, true), (true, true, true))
     );
     assert_eq!(
         flags(srv.sign_in("main@acme.example").await).await,
-        ((true, true, true), (true, true, true))
+        ((true, true, true), (true, true, true), (false, false, true))
     );
     let (status, body) = update(
         billing.clone(),

@@ -173,6 +173,12 @@ pub struct OrganizationView {
     /// The viewer may change contacts (staff, or this organization's Main Contact).
     pub can_manage: bool,
     pub viewer_is_staff: bool,
+    /// Staff whose role switches ticket sharing.
+    pub can_share_tickets: bool,
+    /// Staff whose role writes documents.
+    pub can_bill: bool,
+    /// Whether the viewer may declare servers for cover.
+    pub can_declare_servers: bool,
     /// Staff only: the organization's audit trail, newest first.
     pub audit: Vec<AuditView>,
 }

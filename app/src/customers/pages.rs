@@ -464,12 +464,14 @@ fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl IntoView {
             <dt>"Ticket sharing"</dt>
             <dd>{if org.shared_tickets { "Technical Contacts see each other's tickets" } else { "Each Technical Contact sees their own tickets" }}</dd>
         </dl>
-        {staff.then(|| view! {
+        {org.can_share_tickets.then(|| view! {
             <ActionForm action=acts.sharing attr:class="inline">
                 <input type="hidden" name="organization_id" value=org_id/>
                 <input type="hidden" name="shared" value=(!org.shared_tickets).to_string()/>
                 <button type="submit">{if org.shared_tickets { "Stop sharing tickets" } else { "Share tickets between Technical Contacts" }}</button>
             </ActionForm>
+        })}
+        {org.can_bill.then(|| view! {
             <p class="actions">
                 <a href=format!("/staff/billing?organization_id={org_id}")>"Invoices, estimates and proposals"</a>
                 <a class="button" href=format!("/staff/billing/new?kind=invoice&organization_id={org_id}")>"New invoice for this organization"</a>
@@ -554,7 +556,7 @@ fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl IntoView {
             } else {
                 view! { <ServerTable rows=org.servers.clone() staff=staff acts=acts/> }.into_any()
             }}
-            {manage.then(|| view! {
+            {org.can_declare_servers.then(|| view! {
                 <details class="card">
                     <summary>"Declare servers or services to cover"</summary>
                     <ActionForm action=acts.declare attr:class="stack" attr:novalidate="">

@@ -1166,6 +1166,10 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
     Ok(OrganizationView {
         id: org.id,
         can_manage: manager.is_some(),
+        can_share_tickets: authz::actor_allows(&actor, Capability::TicketSharing),
+        can_bill: authz::actor_allows(&actor, Capability::Documents),
+        can_declare_servers: by_main
+            || manager.is_some() && authz::actor_allows(&actor, Capability::ServerDeclarations),
         viewer_is_staff: is_staff,
         contacts: contacts
             .into_iter()
