@@ -69,3 +69,79 @@ pub fn TextField(
         </div>
     }
 }
+
+/// The form field naming the page a plain form post (JavaScript off) comes
+/// back to, where a refusal is shown beside the fields. Browsers send no
+/// `Referer` from pages that keep a token in their address (activation,
+/// e-mailed documents), so Portico never goes back by `Referer`: the
+/// server's form-return layer reads this field instead.
+pub const RETURN_FIELD: &str = "__return";
+
+/// Names this page as where the form's post comes back to. Every
+/// `ActionForm` holds one.
+#[component]
+pub fn ReturnHere() -> impl IntoView {
+    view! { <input type="hidden" name=RETURN_FIELD value=without_error_info(&here())/> }
+}
+
+/// This page's path and query.
+fn here() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.uri.path_and_query().map(|pq| pq.as_str().to_owned()))
+            .unwrap_or_default()
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        web_sys::window()
+            .and_then(|w| {
+                let l = w.location();
+                Some(format!("{}{}", l.pathname().ok()?, l.search().ok()?))
+            })
+            .unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        String::new()
+    }
+}
+
+/// `path` without the `__path`/`__err` pairs a refused post added to it
+/// (the next refusal adds its own).
+pub fn without_error_info(path: &str) -> String {
+    let Some((base, query)) = path.split_once('?') else {
+        return path.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            !pair.is_empty() && key != "__path" && key != "__err"
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_error_info;
+
+    #[test]
+    fn error_info_is_dropped_and_the_rest_kept() {
+        assert_eq!(
+            without_error_info("/activate?token=abc"),
+            "/activate?token=abc"
+        );
+        assert_eq!(
+            without_error_info("/activate?token=abc&__path=%2Fapi%2Fx&__err=e30"),
+            "/activate?token=abc"
+        );
+        assert_eq!(without_error_info("/a?__path=x&__err=y"), "/a");
+        assert_eq!(without_error_info("/a"), "/a");
+    }
+}

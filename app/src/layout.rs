@@ -7,7 +7,7 @@ use crate::auth::{SignOutButton, Viewer};
 
 #[component]
 pub fn Header() -> impl IntoView {
-    let viewer = crate::use_viewer();
+    let viewer = crate::auth::use_viewer();
     view! {
         <header class="site-header">
             <a class="skip-link" href="#main">"Skip to content"</a>

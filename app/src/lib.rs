@@ -13,11 +13,7 @@ pub mod support;
 pub mod validate;
 
 #[cfg(feature = "ssr")]
-pub mod audit;
-#[cfg(feature = "ssr")]
 pub mod core;
-#[cfg(feature = "ssr")]
-pub mod state;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -26,16 +22,8 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use auth::{current_viewer, AccountPage, SignInPage, Viewer};
-use error::AppError;
+use auth::{current_viewer, use_viewer, AccountPage, SignInPage, ViewerResource};
 use layout::{Footer, Header, NotFound};
-
-pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
-
-/// The signed-in person, loaded once per page and shared through context.
-pub fn use_viewer() -> ViewerResource {
-    expect_context::<ViewerResource>()
-}
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

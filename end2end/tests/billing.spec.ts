@@ -42,6 +42,13 @@ test('staff send an invoice; the customer opens it from the e-mail, saves it to 
   await expect(visitor.getByRole('heading', { level: 1, name: new RegExp(number) })).toBeVisible();
   await expect(visitor.getByTestId('total')).toHaveText('1.22 EUR');
 
+  // A refused save says why, on the document (the page sends no Referer).
+  await visitor.getByLabel('New password').fill('erlich has a long password');
+  await visitor.getByLabel('Confirm password').fill('erlich has another one');
+  await visitor.getByRole('button', { name: 'Save and create my account' }).click();
+  await expect(visitor.getByText('The two passwords do not match.')).toBeVisible();
+  await expect(visitor).toHaveURL(/\/d\/\d+/);
+
   // Save: a password creates the account for the address the link was sent to.
   await visitor.getByLabel('New password').fill('erlich has a long password');
   await visitor.getByLabel('Confirm password').fill('erlich has a long password');

@@ -27,6 +27,13 @@ test('staff process an order; the Technical Contact activates from the e-mail an
   const context = await browser.newContext();
   const visitor = await context.newPage();
   await visitor.goto(link);
+  // A refusal shows on the page beside its field, with JavaScript on and
+  // off (the page sends no Referer: the form names where it comes back).
+  await visitor.getByLabel('New password').fill('gavin has a long password');
+  await visitor.getByLabel('Confirm password').fill('gavin has a different one');
+  await visitor.getByRole('button', { name: 'Set password' }).click();
+  await expect(visitor.getByText('The two passwords do not match.')).toBeVisible();
+  await expect(visitor).toHaveURL(/\/activate\?token=/);
   await visitor.getByLabel('New password').fill('gavin has a long password');
   await visitor.getByLabel('Confirm password').fill('gavin has a long password');
   await visitor.getByRole('button', { name: 'Set password' }).click();

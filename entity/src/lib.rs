@@ -34,4 +34,6 @@ pub mod ticket_server;
 pub mod ticket_sla;
 pub mod user;
 
+pub mod enums;
+pub use enums::{PaymentMethod, Severity};
 pub use user::StaffRole;

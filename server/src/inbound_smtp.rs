@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use app::state::AppState;
+use app::core::state::AppState;
 use app::support::inbound::{ingest, MAX_MESSAGE_BYTES};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};

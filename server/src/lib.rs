@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod config;
+pub mod form_return;
 pub mod inbound_smtp;
 pub mod mailer;
 pub mod security;
@@ -12,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use app::auth::ssr::Actor;
-use app::auth::ssr::AuthRuntime;
-use app::state::{AppState, BillingSettings, Settings};
+use app::core::actor::Actor;
+use app::core::state::AuthRuntime;
+use app::core::state::{AppState, BillingSettings, Settings};
 use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -111,7 +112,7 @@ pub fn state(config: &Config, db: DatabaseConnection) -> AppState {
         settings: Arc::new(settings(config)),
         leptos_options: leptos_options(config),
         auth: Arc::new(AuthRuntime::new()),
-        live: Arc::new(app::support::live::Bus::default()),
+        live: Arc::new(app::core::live::Bus::default()),
     }
 }
 
@@ -242,7 +243,9 @@ pub fn router(state: AppState) -> Router {
             _,
         >(nonce_context, shell))
         // Layers run bottom-up: headers outermost, then the Origin check,
-        // then the session, then the page guard.
+        // then the session, then the page guard; innermost, where a plain
+        // form post goes back to.
+        .layer(from_fn_with_state(state.clone(), form_return::form_return))
         .layer(axum::middleware::from_fn(security::server_fn_error_status))
         .layer(axum::middleware::from_fn(security::guard))
         .layer(from_fn_with_state(state.clone(), security::resolve_session))
@@ -270,7 +273,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    app::support::live::start_listener(state.clone());
+    app::core::live::start_listener(state.clone());
     let live = state.live.clone();
     let shutdown = async move {
         shutdown.await;

@@ -132,7 +132,7 @@ fn read_password() -> anyhow::Result<String> {
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
-    app::auth::ssr::password::validate_new_password("password", &password)
+    app::core::password::validate_new_password("password", &password)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(password)
 }
@@ -155,7 +155,7 @@ async fn create_staff(
     };
     let password = read_password()?;
     let db = open(config).await?;
-    let hash = app::auth::ssr::password::Passwords::new(1)
+    let hash = app::core::password::Passwords::new(1)
         .hash(&password)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -4,10 +4,12 @@
 
 use std::net::SocketAddr;
 
-use app::auth::ssr::{session, Actor, ClientAddr};
+use app::auth::ssr::session;
+use app::core::actor::Actor;
 use app::core::authz::{self, Gate, Kind, Lookup};
+use app::core::state::AppState;
+use app::core::web::ClientAddr;
 use app::error::AppError;
-use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;

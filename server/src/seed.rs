@@ -2,7 +2,7 @@
 //! `portico-demo`. Loaded only into a database that has no users yet.
 
 use anyhow::Context as _;
-use app::auth::ssr::password::Passwords;
+use app::core::password::Passwords;
 use chrono::Utc;
 use entity::{
     contact, covered_server, level, organization, program, sla_target, subscription, user,
@@ -225,7 +225,7 @@ type Sla = [(i16, i32, i32, i32, bool); 4];
 /// cheapest first.
 /// Demo invoices, proposals and estimates for Acme Corp, issued through the
 /// billing code itself (numbers, links and mail as staff would make them).
-pub async fn load_demo_documents(state: &app::state::AppState) -> anyhow::Result<()> {
+pub async fn load_demo_documents(state: &app::core::state::AppState) -> anyhow::Result<()> {
     let acme = organization::Entity::find()
         .filter(organization::Column::Name.eq("Acme Corp"))
         .one(&state.db)

@@ -379,19 +379,35 @@ async fn security_headers_on_every_response(srv: &TestServer) {
 }
 
 async fn plain_form_post_signs_in_without_javascript(srv: &TestServer) {
-    let form = |pw: &'static str| {
+    // The sign-in page's form names the page to come back to.
+    let page = srv
+        .get("/sign-in?next=%2Faccount", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"name="__return" value="/sign-in?next=%2Faccount""#),
+        "the form names its page"
+    );
+    // A `Referer` is ignored: the form's own field says where to go back.
+    let form = |pw: &'static str, back: &'static str| {
         srv.client
             .post(srv.url("/api/sign_in"))
             .headers(srv.same_origin())
             .header("accept", "text/html,application/xhtml+xml")
-            .header("referer", srv.url("/sign-in?next=%2Faccount"))
+            .header("referer", srv.url("/support"))
             .form(&[
                 ("email", "billing@example.com"),
                 ("password", pw),
                 ("next", "/account"),
+                ("__return", back),
             ])
     };
-    let res = form(PASSWORD).send().await.unwrap();
+    let res = form(PASSWORD, "/sign-in?next=%2Faccount")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/account");
     let cookie = session_cookie(&res).unwrap();
@@ -399,12 +415,15 @@ async fn plain_form_post_signs_in_without_javascript(srv: &TestServer) {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("billing@example.com"));
 
-    let res = form("wrong password").send().await.unwrap();
+    let res = form("wrong password", "/sign-in?next=%2Faccount")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 302);
     assert!(session_cookie(&res).is_none());
     let back = res.headers()["location"].to_str().unwrap().to_string();
     assert!(
-        back.contains("/sign-in") && back.contains("__err"),
+        back.starts_with(&srv.url("/sign-in?next=%2Faccount&__path=")) && back.contains("__err"),
         "{back}"
     );
     let path = back.trim_start_matches(&srv.base).to_string();
@@ -413,6 +432,24 @@ async fn plain_form_post_signs_in_without_javascript(srv: &TestServer) {
         page.contains("e-mail address or password is not correct"),
         "the form shows the error"
     );
+    // The next refusal names the same page, without the last one's error.
+    assert!(
+        page.contains(r#"name="__return" value="/sign-in?next=%2Faccount""#),
+        "{path}"
+    );
+
+    // Another host, or no page named: never the `Referer`, never away.
+    for back in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/api/sign_out",
+        "",
+    ] {
+        let res = form("wrong password", back).send().await.unwrap();
+        assert_eq!(res.status(), 302);
+        let location = res.headers()["location"].to_str().unwrap();
+        assert_eq!(location, "/", "{back:?}");
+    }
 }
 
 async fn deactivated_people_cannot_sign_in_and_lose_their_sessions(srv: &TestServer) {

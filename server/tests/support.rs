@@ -1264,7 +1264,7 @@ async fn a_comment_that_commits_after_a_newer_one_still_reaches_the_page(srv: &T
         .insert(&srv.state.db)
         .await
         .unwrap();
-    app::support::live::publish(&srv.state, t).await;
+    app::core::live::publish(&srv.state, app::core::live::Change::Ticket(t)).await;
     let got = page.next_comment().await.expect("the late comment arrives");
     assert_eq!(got.id, late.id.to_string());
     assert!(got.data.contains("LATE"), "{got:?}");

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{ErrorNotice, FieldError};
+use crate::components::{ErrorNotice, FieldError, ReturnHere};
 use crate::error::AppError;
 
 /// Where a person lands after signing in.
@@ -57,9 +57,16 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
     ok.then(|| next.to_string())
 }
 
+pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
+
+/// The signed-in person, loaded once per page and shared through context.
+pub fn use_viewer() -> ViewerResource {
+    expect_context::<ViewerResource>()
+}
+
 #[server(prefix = "/api", endpoint = "current_viewer")]
 pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
-    Ok(ssr::current_actor().map(|a| a.viewer()))
+    Ok(crate::core::web::current_actor().map(|a| a.viewer()))
 }
 
 #[server(prefix = "/api", endpoint = "sign_in")]
@@ -94,10 +101,11 @@ mod handlers {
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
     use super::safe_next;
-    use super::ssr::password::{validate_new_password, Verified};
-    use super::ssr::throttle::{account_key, address_key, ACCOUNT_POLICY, ADDRESS_POLICY};
-    use super::ssr::{self, client_addr, send_cookie, session};
-    use crate::audit;
+    use super::ssr::session;
+    use crate::core::audit;
+    use crate::core::password::{validate_new_password, Verified};
+    use crate::core::throttle::{account_key, address_key, ACCOUNT_POLICY, ADDRESS_POLICY};
+    use crate::core::web::{client_addr, send_cookie};
     use crate::error::AppError;
 
     pub async fn sign_in(
@@ -105,8 +113,8 @@ mod handlers {
         password: String,
         next: Option<String>,
     ) -> Result<String, AppError> {
-        let state = ssr::app_state()?;
-        let parts = ssr::request_parts()?;
+        let state = crate::core::web::app_state()?;
+        let parts = crate::core::web::request_parts()?;
         let email = email.trim().to_lowercase();
         if email.is_empty() {
             return Err(AppError::invalid(
@@ -203,7 +211,7 @@ mod handlers {
         )
         .await?;
 
-        let actor = ssr::Actor {
+        let actor = crate::core::actor::Actor {
             user_id: user.id,
             session_id_hash: String::new(),
             name: user.name,
@@ -212,16 +220,16 @@ mod handlers {
         };
         let landing =
             safe_next(next.as_deref()).unwrap_or_else(|| actor.landing().path().to_string());
-        if ssr::is_plain_form_post(&parts) {
+        if crate::core::web::is_plain_form_post(&parts) {
             leptos_axum::redirect(&landing);
         }
         Ok(landing)
     }
 
     pub async fn sign_out() -> Result<(), AppError> {
-        let state = ssr::app_state()?;
-        let parts = ssr::request_parts()?;
-        if let Some(actor) = ssr::current_actor() {
+        let state = crate::core::web::app_state()?;
+        let parts = crate::core::web::request_parts()?;
+        if let Some(actor) = crate::core::web::current_actor() {
             session::end(&state.db, &actor.session_id_hash).await?;
             audit::record(
                 &state.db,
@@ -236,7 +244,7 @@ mod handlers {
             .await?;
         }
         send_cookie(&session::clear_cookie(&state.settings));
-        if ssr::is_plain_form_post(&parts) {
+        if crate::core::web::is_plain_form_post(&parts) {
             leptos_axum::redirect("/sign-in");
         }
         Ok(())
@@ -247,9 +255,9 @@ mod handlers {
         new_password: String,
         confirm_password: String,
     ) -> Result<(), AppError> {
-        let state = ssr::app_state()?;
-        let parts = ssr::request_parts()?;
-        let actor = ssr::require_actor()?;
+        let state = crate::core::web::app_state()?;
+        let parts = crate::core::web::request_parts()?;
+        let actor = crate::core::web::require_actor()?;
         validate_new_password("new_password", &new_password)?;
         if new_password != confirm_password {
             return Err(AppError::invalid(
@@ -324,7 +332,7 @@ mod handlers {
             client_addr(),
         )
         .await?;
-        if ssr::is_plain_form_post(&parts) {
+        if crate::core::web::is_plain_form_post(&parts) {
             leptos_axum::redirect("/account?changed=1");
         }
         Ok(())
@@ -377,7 +385,7 @@ fn SignInForm(next: String, initial_error: Option<AppError>) -> impl IntoView {
     };
     let field = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
     view! {
-        <ActionForm action=action attr:novalidate="" attr:class="stack">
+        <ActionForm action=action attr:novalidate="" attr:class="stack"><ReturnHere/>
             <div class="field">
                 <label for="email">"Email"</label>
                 <input id="email" type="email" name="email" autocomplete="username" required=true
@@ -403,7 +411,7 @@ fn SignInForm(next: String, initial_error: Option<AppError>) -> impl IntoView {
 pub fn SignOutButton() -> impl IntoView {
     let action = ServerAction::<SignOut>::new();
     view! {
-        <ActionForm action=action attr:class="inline">
+        <ActionForm action=action attr:class="inline"><ReturnHere/>
             <button type="submit" class="link-button">"Sign out"</button>
         </ActionForm>
     }
@@ -411,7 +419,7 @@ pub fn SignOutButton() -> impl IntoView {
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let viewer = crate::use_viewer();
+    let viewer = use_viewer();
     let action = ServerAction::<ChangePassword>::new();
     let query = use_query_map();
     let changed = move || {
@@ -445,7 +453,7 @@ pub fn AccountPage() -> impl IntoView {
             <Show when=changed>
                 <p role="status" class="notice success">"Your password was changed. Other sessions were signed out."</p>
             </Show>
-            <ActionForm action=action attr:class="stack" attr:novalidate="">
+            <ActionForm action=action attr:class="stack" attr:novalidate=""><ReturnHere/>
                 <div class="field">
                     <label for="current_password">"Current password"</label>
                     <input id="current_password" type="password" name="current_password" autocomplete="current-password" required=true/>

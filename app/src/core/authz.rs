@@ -8,7 +8,7 @@
 
 use entity::StaffRole;
 
-use crate::auth::ssr::Actor;
+use crate::core::actor::Actor;
 use crate::error::AppError;
 
 /// Something a staff role may do.

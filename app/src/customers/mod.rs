@@ -10,32 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-pub const PAYMENT_METHODS: &[(&str, &str)] = &[
-    ("bank_transfer", "Bank transfer"),
-    ("card", "Card"),
-    ("purchase_order", "Purchase order"),
-    ("other", "Other"),
-];
-
-pub const SEVERITIES: &[(i16, &str, &str)] = &[
-    (
-        1,
-        "Critical",
-        "Production is down or unusable; no workaround.",
-    ),
-    (
-        2,
-        "High",
-        "Production is impaired; a workaround exists or is partial.",
-    ),
-    (
-        3,
-        "Medium",
-        "A non-critical function fails, or a question on production.",
-    ),
-    (4, "Low", "Questions, documentation, feature requests."),
-];
-
 // ---- what the pages receive -------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,7 +272,7 @@ pub enum AddOutcome {
 
 #[server(prefix = "/api", endpoint = "list_levels")]
 pub async fn list_levels() -> Result<Vec<LevelView>, AppError> {
-    crate::auth::ssr::require_staff(crate::core::authz::Capability::CatalogRead)?;
+    crate::core::web::require_staff(crate::core::authz::Capability::CatalogRead)?;
     ssr::list_levels().await
 }
 

@@ -108,7 +108,7 @@ pub const OUTBOX_PAGE_SIZE: u64 = 25;
 /// The staff "Outgoing mail" page: what was sent, what waits, and why.
 #[server(prefix = "/api", endpoint = "load_outbox")]
 pub async fn load_outbox(page: u64) -> Result<OutboxPage, AppError> {
-    use crate::auth::ssr::{app_state, require_staff};
+    use crate::core::web::{app_state, require_staff};
     use entity::outbox_message;
     use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 

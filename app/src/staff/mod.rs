@@ -35,8 +35,8 @@ pub struct ServerFigures {
 
 #[server(prefix = "/api", endpoint = "load_staff_dashboard")]
 pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
-    use crate::auth::ssr::{app_state, require_staff};
     use crate::core::authz::{self, Capability};
+    use crate::core::web::{app_state, require_staff};
     use entity::{contact, organization, user};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
@@ -82,7 +82,7 @@ pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
         let server =
             authz::actor_allows(&actor, Capability::ServerFigures).then(|| ServerFigures {
                 live_pages: state.live.open_pages() as u64,
-                heap_bytes: crate::state::heap_in_use(),
+                heap_bytes: crate::core::state::heap_in_use(),
             });
         Ok(StaffDashboard {
             sections,

@@ -21,9 +21,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::ssr::{post_attachment, visible, StoredFile};
-use crate::auth::ssr::{session, Actor};
+use crate::auth::ssr::session;
+use crate::core::actor::Actor;
+use crate::core::state::AppState;
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// A display name safe in a header, a Markdown link and a file system:
 /// the last path component, letters, digits and `. _ - ( )` and spaces, at

@@ -16,9 +16,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::ssr::{open_ticket_as, post_comment, visible};
 use super::TicketForm;
-use crate::auth::ssr::{session, Actor};
+use crate::auth::ssr::session;
+use crate::core::actor::Actor;
+use crate::core::state::AppState;
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// The largest message accepted (the SMTP listener refuses bigger ones).
 pub const MAX_MESSAGE_BYTES: usize = 10 << 20;

@@ -1,6 +1,6 @@
 //! Live ticket pages: a per-ticket WebSocket.
 //!
-//! A change to a ticket publishes its id. With PostgreSQL that is a
+//! A change to a ticket publishes it on the live bus (`core::live`). With PostgreSQL that is a
 //! `NOTIFY portico_tickets` (so every server process on the database hears
 //! it, through its `LISTEN`); with SQLite (one process) a local broadcast.
 //! Each open socket, woken by its ticket's id, re-checks the viewer's access
@@ -15,9 +15,8 @@
 //! while an upgraded socket keeps only the TCP stream and the buffers set
 //! here, so an open page costs the server a few kilobytes.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -25,20 +24,16 @@ use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, W
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
-use sea_orm::{ConnectionTrait, DbBackend};
-use tokio::sync::{broadcast, OnceCell};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::ssr::{comment_tail, comments_after_except, live_snapshot, visible};
 use super::LiveEvent;
 use crate::auth::ssr::session;
+use crate::core::live::{Change, OpenPage};
+use crate::core::state::AppState;
 use crate::error::AppError;
-use crate::state::AppState;
 
-const CHANNEL: &str = "portico_tickets";
-/// Published when who-sees-what may have changed (a contact deactivated,
-/// ticket sharing switched): every open socket re-checks its access.
-pub const ACCESS_CHANGED: i32 = 0;
 /// Access is re-checked at least this often, even without changes (and the
 /// socket pinged, so proxies keep it and dead peers are found).
 const RECHECK: Duration = Duration::from_secs(15);
@@ -64,24 +59,6 @@ const TAIL: u64 = 32;
 /// How long what a ticket's pages share is good for without a change: SLA
 /// clocks turn "breached" by the clock alone.
 const SHARED_FOR: Duration = Duration::from_secs(1);
-
-/// This process's fan-out of ticket changes.
-pub struct Bus {
-    tx: broadcast::Sender<i32>,
-    /// Turns true when the server shuts down: open sockets close (pages
-    /// reconnect to the next server with the last id they saw).
-    closing: tokio::sync::watch::Sender<bool>,
-    /// Live sockets open in this process.
-    open: AtomicUsize,
-    /// Per ticket, what all its open pages are sent after a change, read
-    /// and rendered once instead of once per page. A change removes it.
-    shared: Mutex<HashMap<i32, Arc<Shared>>>,
-}
-
-struct Shared {
-    made: Instant,
-    content: OnceCell<Arc<Content>>,
-}
 
 /// A ticket's newest comments and its state, as JSON [`LiveEvent`]s. Holds
 /// internal notes: each socket filters them by its own viewer's access.
@@ -117,128 +94,6 @@ async fn read_content(db: &sea_orm::DatabaseConnection, id: i32) -> Result<Arc<C
         snapshot,
         snapshot_hash,
     }))
-}
-
-impl Default for Bus {
-    fn default() -> Self {
-        Bus {
-            tx: broadcast::channel(4096).0,
-            closing: tokio::sync::watch::channel(false).0,
-            open: AtomicUsize::new(0),
-            shared: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl Bus {
-    /// Closes every open socket (graceful shutdown waits for them otherwise).
-    pub fn close(&self) {
-        let _ = self.closing.send(true);
-    }
-
-    /// How many live pages this process is serving now.
-    pub fn open_pages(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<i32> {
-        self.tx.subscribe()
-    }
-
-    /// Delivers to this process's sockets (what the PostgreSQL listener calls).
-    pub fn deliver(&self, ticket_id: i32) {
-        // Before the wake-up: a page woken by this change reads after it.
-        self.shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&ticket_id);
-        let _ = self.tx.send(ticket_id);
-    }
-
-    /// What the pages of ticket `id` share now: the first page to ask after a
-    /// change reads it, the others wait for that read.
-    async fn content(
-        &self,
-        db: &sea_orm::DatabaseConnection,
-        id: i32,
-    ) -> Result<Arc<Content>, AppError> {
-        let shared = {
-            let mut map = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            match map.get(&id) {
-                Some(s) if now - s.made < SHARED_FOR => s.clone(),
-                _ => {
-                    // Keep only what is still good: the map holds the
-                    // tickets changed in the last second, not all ever seen.
-                    map.retain(|_, s| now - s.made < SHARED_FOR);
-                    let s = Arc::new(Shared {
-                        made: now,
-                        content: OnceCell::new(),
-                    });
-                    map.insert(id, s.clone());
-                    s
-                }
-            }
-        };
-        shared
-            .content
-            .get_or_try_init(|| read_content(db, id))
-            .await
-            .cloned()
-    }
-}
-
-/// Tells every open page of ticket `id`, in every process, that it changed.
-/// Call after the change is committed.
-pub async fn publish(state: &AppState, id: i32) {
-    if state.db.get_database_backend() == DbBackend::Postgres {
-        // `id` is an integer: nothing to quote.
-        if let Err(e) = state
-            .db
-            .execute_unprepared(&format!("NOTIFY {CHANNEL}, '{id}'"))
-            .await
-        {
-            tracing::warn!(error = %e, "NOTIFY failed; open pages update on their next check");
-        }
-    } else {
-        state.live.deliver(id);
-    }
-}
-
-/// With PostgreSQL, forwards `NOTIFY portico_tickets` from any process to
-/// this process's sockets; reconnects when the connection drops.
-pub fn start_listener(state: AppState) {
-    if state.db.get_database_backend() != DbBackend::Postgres {
-        return;
-    }
-    tokio::spawn(async move {
-        loop {
-            let pool = state.db.get_postgres_connection_pool().clone();
-            match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
-                Ok(mut l) => {
-                    if let Err(e) = l.listen(CHANNEL).await {
-                        tracing::warn!(error = %e, "LISTEN failed");
-                    } else {
-                        loop {
-                            match l.recv().await {
-                                Ok(n) => {
-                                    if let Ok(id) = n.payload().parse::<i32>() {
-                                        state.live.deliver(id);
-                                    }
-                                }
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "ticket listener lost its connection");
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "ticket listener cannot connect"),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    });
 }
 
 /// Where a page stands: the newest comment id it has (`after`) and the ids
@@ -308,8 +163,8 @@ pub async fn socket(
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
-    state.live.open.fetch_add(1, Ordering::Relaxed);
     let live = Live {
+        _open: state.live.open_page(),
         state: state.clone(),
         token,
         id,
@@ -317,7 +172,7 @@ pub async fn socket(
         // A new page says what it rendered; a reconnecting one, where it stopped.
         last: q.last(),
         rx: state.live.subscribe(),
-        closing: state.live.closing.subscribe(),
+        closing: state.live.closing(),
         sent: q.have(),
         pending: VecDeque::new(),
         snapshot: 0,
@@ -342,12 +197,13 @@ async fn check(state: &AppState, token: &str, id: i32) -> Result<bool, AppError>
 }
 
 struct Live {
+    _open: OpenPage,
     state: AppState,
     token: String,
     id: i32,
     staff: bool,
     last: i32,
-    rx: broadcast::Receiver<i32>,
+    rx: broadcast::Receiver<Change>,
     closing: tokio::sync::watch::Receiver<bool>,
     /// Comment ids sent lately: a comment whose id was taken before a later
     /// one but committed after it is still sent, and nothing twice.
@@ -396,7 +252,11 @@ impl Live {
             }
         }
         let state = self.state.clone();
-        let content = match state.live.content(&state.db, self.id).await {
+        let content = state
+            .live
+            .shared(self.id, SHARED_FOR, || read_content(&state.db, self.id))
+            .await;
+        let content: Arc<Content> = match content {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "live ticket read failed; retrying later");
@@ -439,12 +299,6 @@ impl Live {
     }
 }
 
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.state.live.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// What woke an idle socket.
 enum Wake {
     /// Something this page may show changed (or may have: look anyway).
@@ -477,8 +331,9 @@ async fn run(mut socket: WebSocket, mut live: Live) {
         }
         let wake = tokio::select! {
             r = live.rx.recv() => match r {
-                // 0: something about access changed; every socket re-checks.
-                Ok(id) if id == live.id || id == ACCESS_CHANGED => Wake::Look,
+                Ok(Change::Ticket(id)) if id == live.id => Wake::Look,
+                // Every socket re-checks its access.
+                Ok(Change::AccessChanged) => Wake::Look,
                 Ok(_) => Wake::Nothing,
                 // Fell behind: look anyway, nothing is lost (we query by id).
                 Err(broadcast::error::RecvError::Lagged(_)) => Wake::Look,

@@ -29,7 +29,7 @@ pub struct SupportHomeData {
 
 #[server(prefix = "/api", endpoint = "load_support_home")]
 pub async fn load_support_home() -> Result<SupportHomeData, AppError> {
-    use crate::auth::ssr::{app_state, require_actor};
+    use crate::core::web::{app_state, require_actor};
     use entity::{contact, organization};
     use sea_orm::EntityTrait;
 
@@ -313,20 +313,20 @@ pub struct HeldMail {
 /// the customer whose account is `email`. Returns the ticket's id.
 #[server(prefix = "/api", endpoint = "file_held_mail")]
 pub async fn file_held_mail(message_id: i32, email: String) -> Result<i32, AppError> {
-    let staff = crate::auth::ssr::require_staff(crate::core::authz::Capability::HeldMail)?;
-    let state = crate::auth::ssr::app_state()?;
+    let staff = crate::core::web::require_staff(crate::core::authz::Capability::HeldMail)?;
+    let state = crate::core::web::app_state()?;
     let id = inbound::file_held(&state, &staff, message_id, &email).await?;
-    crate::auth::ssr::redirect_back_with("done=filed");
+    crate::core::web::redirect_back_with("done=filed");
     Ok(id)
 }
 
 /// Staff review of held mail: take message `message_id` off the list.
 #[server(prefix = "/api", endpoint = "dismiss_held_mail")]
 pub async fn dismiss_held_mail(message_id: i32) -> Result<(), AppError> {
-    let staff = crate::auth::ssr::require_staff(crate::core::authz::Capability::HeldMail)?;
-    let state = crate::auth::ssr::app_state()?;
+    let staff = crate::core::web::require_staff(crate::core::authz::Capability::HeldMail)?;
+    let state = crate::core::web::app_state()?;
     inbound::dismiss_held(&state, &staff, message_id).await?;
-    crate::auth::ssr::redirect_back_with("done=dismissed");
+    crate::core::web::redirect_back_with("done=dismissed");
     Ok(())
 }
 
@@ -335,8 +335,8 @@ pub async fn dismiss_held_mail(message_id: i32) -> Result<(), AppError> {
 pub async fn list_held_mail() -> Result<Vec<HeldMail>, AppError> {
     use entity::inbound_message;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    crate::auth::ssr::require_staff(crate::core::authz::Capability::HeldMail)?;
-    let state = crate::auth::ssr::app_state()?;
+    crate::core::web::require_staff(crate::core::authz::Capability::HeldMail)?;
+    let state = crate::core::web::app_state()?;
     Ok(inbound_message::Entity::find()
         .filter(inbound_message::Column::Outcome.eq("held"))
         .order_by_desc(inbound_message::Column::Id)

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use app::state::AppState;
+use app::core::state::AppState;
 use clap::Parser as _;
 use entity::{contact, level, organization, outbox_message};
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN, SET_COOKIE};

@@ -11,9 +11,9 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{Actor, ActorRole, CustomerRoles};
+use crate::core::actor::{Actor, ActorRole, CustomerRoles};
+use crate::core::state::Settings;
 use crate::error::AppError;
-use crate::state::Settings;
 
 pub const COOKIE_NAME: &str = "portico_session";
 /// Refresh `last_seen_at` at most this often, so reads stay reads.

@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
-};
+use sea_orm::DatabaseConnection;
 
-use crate::auth::ssr::AuthRuntime;
+use super::live::Bus;
+use super::{password, throttle};
 
 /// Settings the application logic needs; the server builds it from its
 /// command line and environment.
@@ -81,16 +79,28 @@ impl Settings {
     }
 }
 
-/// Starts a transaction that will write. On SQLite it takes the write lock
-/// at `BEGIN` (IMMEDIATE), so concurrent writers wait their turn (busy
-/// timeout) instead of failing when a read lock would have to be upgraded.
-/// PostgreSQL ignores the option.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+/// Process-wide authentication machinery.
+pub struct AuthRuntime {
+    pub passwords: password::Passwords,
+    pub throttle: throttle::Throttle,
+}
+
+impl AuthRuntime {
+    pub fn new() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        AuthRuntime {
+            passwords: password::Passwords::new(cores),
+            throttle: throttle::Throttle::default(),
+        }
+    }
+}
+
+impl Default for AuthRuntime {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[derive(Clone, FromRef)]
@@ -100,7 +110,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub auth: Arc<AuthRuntime>,
     /// Ticket changes for this process's live pages.
-    pub live: Arc<crate::support::live::Bus>,
+    pub live: Arc<Bus>,
 }
 
 /// Bytes the process has allocated and not freed (glibc's count, across its

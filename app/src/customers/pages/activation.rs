@@ -1,0 +1,37 @@
+//! Setting a password from an activation link.
+
+use super::*;
+
+#[component]
+pub fn ActivatePage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let action = ServerAction::<ActivateAccount>::new();
+    let error = last_error(action);
+    view! {
+        <Title text="Set your password"/>
+        // The token is in this page's address: never send it on as a referrer.
+        <Meta name="referrer" content="no-referrer"/>
+        <section class="card narrow" aria-labelledby="activate-title">
+            <h1 id="activate-title">"Set your password"</h1>
+            <p class="muted">"Choose a password to activate your Portico account. Afterwards you sign in with your e-mail address."</p>
+            <ActionForm action=action attr:class="stack" attr:novalidate=""><ReturnHere/>
+                <input type="hidden" name="token" value=token/>
+                <FieldError message=field_of(error, "token")/>
+                <FormError error=error/>
+                <div class="field">
+                    <label for="new_password">"New password"</label>
+                    <input id="new_password" type="password" name="new_password" autocomplete="new-password" required=true aria-describedby="pw-hint"/>
+                    <p id="pw-hint" class="hint">"At least 12 characters."</p>
+                    <FieldError message=field_of(error, "new_password")/>
+                </div>
+                <div class="field">
+                    <label for="confirm_password">"Confirm password"</label>
+                    <input id="confirm_password" type="password" name="confirm_password" autocomplete="new-password" required=true/>
+                    <FieldError message=field_of(error, "confirm_password")/>
+                </div>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Set password"</button>
+            </ActionForm>
+        </section>
+    }
+}

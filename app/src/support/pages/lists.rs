@@ -1,0 +1,238 @@
+//! The Support Portal home and the staff queue (one ticket table with queues and filters), and the new-ticket form.
+
+use super::*;
+
+/// Tickets with queues and filters; `base` is this page, `item` where a ticket opens.
+#[component]
+pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        TicketFilter {
+            queue: q.get("queue").unwrap_or_default(),
+            status: q.get("status").unwrap_or_default(),
+            severity: q.get("severity").unwrap_or_default(),
+            organization_id: q.get("organization_id").unwrap_or_default(),
+            page: q.get("page").unwrap_or_default(),
+        }
+    };
+    let data = Resource::new(filter, list_tickets);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let base = base.clone();
+                Suspend::new(async move {
+                    let f = filter();
+                    match data.await {
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                        Ok(list) => {
+                            let link = {
+                                let f = f.clone();
+                                let base = base.clone();
+                                move |queue: &str, page: u64| {
+                                    format!(
+                                        "{base}?queue={queue}&status={}&severity={}&organization_id={}&page={page}",
+                                        f.status, f.severity, f.organization_id
+                                    )
+                                }
+                            };
+                            let staff = list.staff;
+                            let (prev, next) = (link(&f.queue, list.page.saturating_sub(1)), link(&f.queue, list.page + 1));
+                            let has_prev = list.page > 0;
+                            let has_next = list.page + 1 < list.pages;
+                            view! {
+                                {staff.then(|| view! {
+                                    <nav class="subnav" aria-label="Queues">
+                                        {QUEUES.iter().map(|(k, l)| {
+                                            let current = f.queue == *k || (f.queue.is_empty() && *k == "all");
+                                            view! { <a href=link(k, 0) aria-current=current.then_some("page")>{*l}</a> }
+                                        }).collect_view()}
+                                    </nav>
+                                })}
+                                <form method="get" action=base.clone() class="filters" role="search" aria-label="Filter tickets">
+                                    <input type="hidden" name="queue" value=f.queue.clone()/>
+                                    <div class="field">
+                                        <label for="t-status">"Status"</label>
+                                        <select id="t-status" name="status">
+                                            <option value="" selected=f.status.is_empty()>"All"</option>
+                                            {TICKET_STATUSES.iter().map(|(k, l)| view! { <option value=*k selected=f.status == *k>{*l}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <div class="field">
+                                        <label for="t-sev">"Severity"</label>
+                                        <select id="t-sev" name="severity">
+                                            <option value="" selected=f.severity.is_empty()>"All"</option>
+                                            {Severity::ALL.iter().map(|s| {
+                                                let v = s.number().to_string();
+                                                let sel = f.severity == v;
+                                                view! { <option value=v selected=sel>{s.text()}</option> }
+                                            }).collect_view()}
+                                        </select>
+                                    </div>
+                                    {staff.then(|| view! {
+                                        <div class="field">
+                                            <label for="t-org">"Organization"</label>
+                                            <select id="t-org" name="organization_id">
+                                                <option value="">"All"</option>
+                                                {list.organizations.iter().map(|(id, name)| {
+                                                    let v = id.to_string();
+                                                    let sel = f.organization_id == v;
+                                                    view! { <option value=v selected=sel>{name.clone()}</option> }
+                                                }).collect_view()}
+                                            </select>
+                                        </div>
+                                    })}
+                                    <button type="submit">"Filter"</button>
+                                </form>
+                                {if list.rows.is_empty() {
+                                    view! { <p class="empty">"No tickets here."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="table">
+                                            <caption class="visually-hidden">"Tickets, the next SLA due first"</caption>
+                                            <thead><tr>
+                                                <th scope="col">"Ticket"</th>
+                                                {staff.then(|| view! { <th scope="col">"Organization"</th> })}
+                                                <th scope="col">"Requester"</th>
+                                                <th scope="col">"Severity"</th>
+                                                <th scope="col">"Status"</th>
+                                                <th scope="col">"Assignee"</th>
+                                                <th scope="col">"Next SLA due"</th>
+                                            </tr></thead>
+                                            <tbody>
+                                                {list.rows.into_iter().map(|r| view! {
+                                                    <tr>
+                                                        <th scope="row"><a href=format!("{item}/{}", r.id)>{format!("#{} {}", r.id, r.subject)}</a></th>
+                                                        {staff.then(|| view! { <td>{r.organization.clone()}</td> })}
+                                                        <td>{r.requester}</td>
+                                                        <td>{severity_text(r.severity)}</td>
+                                                        <td><span class=format!("badge ticket-{}", r.status)>{status_label(&r.status)}</span></td>
+                                                        <td>{r.assignee.unwrap_or_else(|| "—".into())}</td>
+                                                        <td class=if r.breached { "breached" } else { "" }>
+                                                            {r.next_due.unwrap_or_else(|| "—".into())}
+                                                            {r.breached.then_some(" (breached)")}
+                                                        </td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }.into_any()
+                                }}
+                                <nav class="pager" aria-label="Pages">
+                                    {has_prev.then(|| view! { <a href=prev rel="prev">"Previous"</a> })}
+                                    <span>{format!("Page {} of {} ({} tickets)", list.page + 1, list.pages.max(1), list.total_rows)}</span>
+                                    {has_next.then(|| view! { <a href=next rel="next">"Next"</a> })}
+                                </nav>
+                            }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn SupportHome() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_support_home());
+    view! {
+        <Title text="Support Portal"/>
+        <h1>"Support Portal"</h1>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! {
+                        <p class="lead">"Technical support for " <strong>{d.organization_name}</strong> "."</p>
+                        <p class="muted">{if d.shared_tickets {
+                            "Your organization shares tickets: you see your colleagues' tickets too."
+                        } else {
+                            "You see the tickets you opened or follow; colleagues see theirs."
+                        }}</p>
+                        {d.distribution_list.then(|| view! {
+                            <p class="notice">"This is a shared (distribution list) account: everyone behind this address sees the same tickets."</p>
+                        })}
+                        <p><a class="button primary" href="/support/tickets/new">"Open a ticket"</a></p>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section aria-labelledby="tickets-title">
+            <h2 id="tickets-title">"Your tickets"</h2>
+            <TicketTable base="/support" item="/support/tickets"/>
+        </section>
+    }
+}
+
+#[component]
+pub fn StaffTicketsPage() -> impl IntoView {
+    view! {
+        <Title text="Tickets"/>
+        <h1>"Tickets"</h1>
+        <TicketTable base="/staff/tickets" item="/staff/tickets"/>
+    }
+}
+
+#[component]
+pub fn NewTicketPage() -> impl IntoView {
+    let open = ServerAction::<OpenTicket>::new();
+    let error = last_error(open);
+    let f = move |name: &str| field_of(error, name.to_string());
+    let servers = Resource::new(|| (), |_| ticket_servers());
+    view! {
+        <Title text="Open a ticket"/>
+        <h1>"Open a ticket"</h1>
+        <ActionForm action=open attr:class="stack" attr:novalidate=""><ReturnHere/>
+            <FormError error=error/>
+            <TextField name="ticket[subject]" label="Subject" error=f("subject") required=true/>
+            <fieldset>
+                <legend>"Severity"</legend>
+                {Severity::ALL.iter().map(|s| {
+                    let (n, d) = (s.number(), s.description());
+                    let id = format!("sev-{n}");
+                    view! {
+                        <div class="choice">
+                            <input type="radio" id=id.clone() name="ticket[severity]" value=n.to_string() checked=n == 3/>
+                            <label for=id><strong>{s.text()}</strong> ": " {d}</label>
+                        </div>
+                    }
+                }).collect_view()}
+                <FieldError message=f("severity")/>
+            </fieldset>
+            <div class="row">
+                <TextField name="ticket[product]" label="Product" error=f("product")/>
+                <TextField name="ticket[version]" label="Version" error=f("version")/>
+            </div>
+            <fieldset>
+                <legend>"Affected servers"</legend>
+                <Suspense fallback=|| view! { <p class="muted">"Loading your servers…"</p> }>
+                    {move || Suspend::new(async move {
+                        match servers.await {
+                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="empty">"Your organization has no servers on record. Name them in the description; your Main Contact can declare them."</p>
+                            }.into_any(),
+                            Ok(list) => list.into_iter().enumerate().map(|(i, (sid, label))| {
+                                let id = format!("srv-{sid}");
+                                view! {
+                                    <div class="choice">
+                                        <input type="checkbox" id=id.clone() name=format!("ticket[servers][{i}]") value=sid.to_string()/>
+                                        <label for=id>{label}</label>
+                                    </div>
+                                }
+                            }).collect_view().into_any(),
+                        }
+                    })}
+                </Suspense>
+                <FieldError message=f("servers")/>
+            </fieldset>
+            <div class="field">
+                <label for="t-desc">"Description"</label>
+                <textarea id="t-desc" name="ticket[description]" rows="10" required=true aria-describedby="t-desc-hint"></textarea>
+                <p id="t-desc-hint" class="hint">"Markdown: **bold**, `code`, lists, links. What happened, what you expected, and what you tried."</p>
+                <FieldError message=f("description")/>
+            </div>
+            <button type="submit" class="primary">"Open ticket"</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,463 @@
+//! Reading tickets: the queue and lists with their filters, one ticket with its comments and clocks, the live snapshot.
+
+use super::*;
+
+/// The comments of ticket `id` after comment `after`, oldest first; internal
+/// notes only when `staff`. Bodies rendered and sanitised.
+pub async fn comments_after<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    after: i32,
+    staff: bool,
+) -> Result<Vec<CommentView>, AppError> {
+    comments_after_except(db, id, after, staff, &Default::default()).await
+}
+
+/// Like [`comments_after`], leaving out (and not rendering) the ids in `skip`.
+pub async fn comments_after_except<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    after: i32,
+    staff: bool,
+    skip: &std::collections::BTreeSet<i32>,
+) -> Result<Vec<CommentView>, AppError> {
+    let mut q = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(id))
+        .filter(ticket_comment::Column::Id.gt(after));
+    if !staff {
+        // Internal notes never reach a customer: not here, not live, not by e-mail.
+        q = q.filter(ticket_comment::Column::Internal.eq(false));
+    }
+    Ok(q.order_by_asc(ticket_comment::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|c| !skip.contains(&c.id))
+        .map(comment_view)
+        .collect())
+}
+
+/// The newest `n` comments of ticket `id`, oldest first, internal notes
+/// included (for staff eyes, or to be filtered: see `live`), and whether
+/// they are all the ticket has.
+pub async fn comment_tail<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    n: u64,
+) -> Result<(Vec<CommentView>, bool), AppError> {
+    let mut rows = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(id))
+        .order_by_desc(ticket_comment::Column::Id)
+        .limit(n)
+        .all(db)
+        .await?;
+    let complete = (rows.len() as u64) < n;
+    rows.reverse();
+    Ok((rows.into_iter().map(comment_view).collect(), complete))
+}
+
+/// A comment as pages show it: the body rendered and sanitised.
+pub(super) fn comment_view(c: ticket_comment::Model) -> CommentView {
+    CommentView {
+        id: c.id,
+        author: c.author_name,
+        by_staff: c.by_staff,
+        internal: c.internal,
+        body_html: super::markdown::render(&c.body),
+        at: stamp(c.created_at),
+    }
+}
+
+pub(super) async fn sla_views<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+) -> Result<Vec<TicketSlaView>, AppError> {
+    let now = Utc::now();
+    Ok(ticket_sla::Entity::find()
+        .filter(ticket_sla::Column::TicketId.eq(id))
+        .order_by_asc(ticket_sla::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let state = if s.fulfilled_at.is_some() {
+                if s.breached_at.is_some() {
+                    "breached"
+                } else {
+                    "met"
+                }
+            } else if s.breached_at.is_some() || s.due_at.is_some_and(|d| d < now) {
+                "breached"
+            } else if s.due_at.is_none() {
+                "paused"
+            } else {
+                "running"
+            };
+            TicketSlaView {
+                target: target_label(&s.target).to_string(),
+                state: state.to_string(),
+                due: s.due_at.map(stamp),
+                budget: minutes_text(s.minutes),
+            }
+        })
+        .collect())
+}
+
+/// What a live page shows besides comments (the same for every viewer).
+pub async fn live_snapshot<C: ConnectionTrait>(db: &C, id: i32) -> Result<LiveTicket, AppError> {
+    let t = ticket::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let assignee = match t.assignee_user_id {
+        Some(u) => names_of_users(db, vec![u]).await?.remove(&u),
+        None => None,
+    };
+    Ok(LiveTicket {
+        status: t.status,
+        severity: t.severity,
+        assignee,
+        slas: sla_views(db, id).await?,
+    })
+}
+
+pub(super) async fn names_of_users<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<i32>,
+) -> Result<std::collections::HashMap<i32, String>, AppError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect())
+}
+
+pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
+    let actor = require_actor()?;
+    let state = app_state()?;
+    let db = &state.db;
+    let mut q = ticket::Entity::find();
+    let staff = match &actor.role {
+        ActorRole::Staff(r) if !authz::allows(*r, Capability::TicketsWork) => {
+            return Err(AppError::Forbidden)
+        }
+        ActorRole::Staff(_) => true,
+        ActorRole::Customer(c) => {
+            if !actor.can_use_support() {
+                return Err(AppError::Forbidden);
+            }
+            q = q.filter(ticket::Column::OrganizationId.eq(c.organization_id));
+            let shared = organization::Entity::find_by_id(c.organization_id)
+                .one(db)
+                .await?
+                .is_some_and(|o| o.shared_tickets);
+            if !shared {
+                let followed: Vec<i32> = ticket_follower::Entity::find()
+                    .filter(ticket_follower::Column::ContactId.eq(c.contact_id))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|f| f.ticket_id)
+                    .collect();
+                q = q.filter(
+                    sea_orm::Condition::any()
+                        .add(ticket::Column::RequesterContactId.eq(c.contact_id))
+                        .add(ticket::Column::Id.is_in(followed)),
+                );
+            }
+            false
+        }
+    };
+    let open_only = |q: sea_orm::Select<ticket::Entity>| {
+        q.filter(ticket::Column::Status.is_not_in(["solved", "closed"]))
+    };
+    let mut breaching_only = false;
+    match f.queue.as_str() {
+        "" | "all" => {}
+        "open" => q = open_only(q),
+        "unassigned" if staff => q = open_only(q).filter(ticket::Column::AssigneeUserId.is_null()),
+        "mine" if staff => {
+            q = open_only(q).filter(ticket::Column::AssigneeUserId.eq(actor.user_id))
+        }
+        "breaching" if staff => {
+            q = open_only(q);
+            breaching_only = true;
+        }
+        _ => return Err(AppError::invalid("queue", "Choose a queue from the list.")),
+    }
+    if !f.status.is_empty() {
+        if !TICKET_STATUSES.iter().any(|(k, _)| *k == f.status) {
+            return Err(AppError::invalid(
+                "status",
+                "Choose a status from the list.",
+            ));
+        }
+        q = q.filter(ticket::Column::Status.eq(f.status.as_str()));
+    }
+    if !f.severity.is_empty() {
+        let s: i16 = f
+            .severity
+            .parse()
+            .ok()
+            .filter(|s| (1..=4).contains(s))
+            .ok_or_else(|| AppError::invalid("severity", "Choose a severity from 1 to 4."))?;
+        q = q.filter(ticket::Column::Severity.eq(s));
+    }
+    if staff && !f.organization_id.trim().is_empty() {
+        let id: i32 = f.organization_id.trim().parse().map_err(|_| {
+            AppError::invalid("organization_id", "Choose an organization from the list.")
+        })?;
+        q = q.filter(ticket::Column::OrganizationId.eq(id));
+    }
+    // What breaches first comes first: the earliest due time of the ticket's
+    // running SLA clocks (only running clocks have one), sorted and paged by
+    // the database; tickets without a running clock follow, latest first.
+    let next_due = {
+        use sea_orm::sea_query::{ExprTrait, Query};
+        Expr::SubQuery(
+            None,
+            Box::new(
+                Query::select()
+                    .expr(Expr::col((ticket_sla::Entity, ticket_sla::Column::DueAt)).min())
+                    .from(ticket_sla::Entity)
+                    .and_where(
+                        Expr::col((ticket_sla::Entity, ticket_sla::Column::TicketId))
+                            .equals((ticket::Entity, ticket::Column::Id)),
+                    )
+                    .to_owned()
+                    .into(),
+            ),
+        )
+    };
+    let now = Utc::now();
+    if breaching_only {
+        use sea_orm::sea_query::ExprTrait;
+        q = q.filter(next_due.clone().lt(now + Duration::hours(4)));
+    }
+    let total_rows = q.clone().count(db).await?;
+    let pages = total_rows.div_ceil(TICKET_PAGE_SIZE).max(1);
+    let page: u64 = f.page.trim().parse().unwrap_or(0).min(pages - 1);
+    let slice = {
+        use sea_orm::sea_query::ExprTrait;
+        q.order_by(next_due.clone().is_null(), sea_orm::Order::Asc)
+            .order_by(next_due, sea_orm::Order::Asc)
+            .order_by_desc(ticket::Column::UpdatedAt)
+            .order_by_desc(ticket::Column::Id)
+            .offset(page * TICKET_PAGE_SIZE)
+            .limit(TICKET_PAGE_SIZE)
+            .all(db)
+            .await?
+    };
+    let mut due: std::collections::HashMap<i32, (Option<DateTime<Utc>>, bool)> =
+        std::collections::HashMap::new();
+    for s in ticket_sla::Entity::find()
+        .filter(ticket_sla::Column::TicketId.is_in(slice.iter().map(|t| t.id)))
+        .all(db)
+        .await?
+    {
+        let e = due.entry(s.ticket_id).or_insert((None, false));
+        if let Some(d) = s.due_at {
+            e.0 = Some(e.0.map_or(d, |x: DateTime<Utc>| x.min(d)));
+        }
+        e.1 |= s.breached_at.is_some() && s.fulfilled_at.is_none();
+    }
+    let slice: Vec<(ticket::Model, Option<DateTime<Utc>>, bool)> = slice
+        .into_iter()
+        .map(|t| {
+            let (d, b) = due.get(&t.id).copied().unwrap_or((None, false));
+            (t, d, b)
+        })
+        .collect();
+    let orgs: std::collections::HashMap<i32, String> = organization::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    let contacts: std::collections::HashMap<i32, String> = contact::Entity::find()
+        .filter(contact::Column::Id.is_in(slice.iter().map(|(t, _, _)| t.requester_contact_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let users = names_of_users(
+        db,
+        slice
+            .iter()
+            .filter_map(|(t, _, _)| t.assignee_user_id)
+            .collect(),
+    )
+    .await?;
+    let rows = slice
+        .into_iter()
+        .map(|(t, d, b)| TicketRow {
+            id: t.id,
+            subject: t.subject,
+            organization: orgs.get(&t.organization_id).cloned().unwrap_or_default(),
+            requester: contacts
+                .get(&t.requester_contact_id)
+                .cloned()
+                .unwrap_or_default(),
+            severity: t.severity,
+            status: t.status,
+            assignee: t.assignee_user_id.and_then(|u| users.get(&u).cloned()),
+            updated_at: stamp(t.updated_at),
+            next_due: d.map(stamp),
+            breached: b || d.is_some_and(|d| d < now),
+        })
+        .collect();
+    Ok(TicketList {
+        rows,
+        page,
+        pages,
+        total_rows,
+        staff,
+        organizations: if staff {
+            let mut v: Vec<(i32, String)> = orgs.into_iter().collect();
+            v.sort_by(|a, b| a.1.cmp(&b.1));
+            v
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {
+    let (state, actor, t, staff) = current(id).await?;
+    let db = &state.db;
+    let org = organization::Entity::find_by_id(t.organization_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let requester = contact::Entity::find_by_id(t.requester_contact_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let mut events_q = ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(id));
+    if !staff {
+        // Staff-only history never reaches a customer.
+        events_q = events_q.filter(ticket_event::Column::StaffOnly.eq(false));
+    }
+    let comments = comments_after(db, id, 0, staff).await?;
+    let events = events_q
+        .order_by_asc(ticket_event::Column::At)
+        .order_by_asc(ticket_event::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| TicketEventView {
+            at: stamp(e.at),
+            what: e.kind,
+            who: e.actor,
+            detail: e.detail.unwrap_or_default(),
+        })
+        .collect();
+    let slas = sla_views(db, id).await?;
+    let follower_ids: Vec<i32> = ticket_follower::Entity::find()
+        .filter(ticket_follower::Column::TicketId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.contact_id)
+        .collect();
+    let org_contacts = contact::Entity::find()
+        .filter(contact::Column::OrganizationId.eq(t.organization_id))
+        .filter(contact::Column::Active.eq(true))
+        .order_by_asc(contact::Column::Name)
+        .all(db)
+        .await?;
+    let followers = org_contacts
+        .iter()
+        .filter(|c| follower_ids.contains(&c.id))
+        .map(|c| c.name.clone())
+        .collect();
+    // The requester (or staff) may add colleagues who can use the Support Portal.
+    let may_add = staff
+        || actor
+            .customer()
+            .is_some_and(|c| c.contact_id == t.requester_contact_id);
+    let colleagues = if may_add {
+        org_contacts
+            .iter()
+            .filter(|c| {
+                c.is_technical && c.id != t.requester_contact_id && !follower_ids.contains(&c.id)
+            })
+            .map(|c| (c.id, c.name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let assignees = if staff {
+        user::Entity::find()
+            .filter(user::Column::StaffRole.is_in(authz::roles_with(Capability::TicketsWork)))
+            .filter(user::Column::Active.eq(true))
+            .order_by_asc(user::Column::Name)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let assignee = match t.assignee_user_id {
+        Some(u) => names_of_users(db, vec![u]).await?.remove(&u),
+        None => None,
+    };
+    let server_ids: Vec<i32> = ticket_server::Entity::find()
+        .filter(ticket_server::Column::TicketId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.covered_server_id)
+        .collect();
+    let servers = if server_ids.is_empty() {
+        Vec::new()
+    } else {
+        covered_server::Entity::find()
+            .filter(covered_server::Column::Id.is_in(server_ids))
+            .filter(covered_server::Column::OrganizationId.eq(t.organization_id))
+            .order_by_asc(covered_server::Column::Name)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| server_label(&s))
+            .collect()
+    };
+    Ok(TicketView {
+        id: t.id,
+        subject: t.subject,
+        description_html: super::markdown::render(&t.description),
+        severity: t.severity,
+        status: t.status,
+        product: t.product,
+        version: t.version,
+        organization: org.name,
+        requester: requester.name,
+        assignee,
+        created_at: stamp(t.created_at),
+        slas,
+        comments,
+        events,
+        followers,
+        servers,
+        colleagues,
+        staff,
+        assignees,
+        attachment_max_mb: state.settings.attachment_max_bytes >> 20,
+        canned: if staff {
+            canned_reply::Entity::find()
+                .order_by_asc(canned_reply::Column::Title)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c.title))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    })
+}

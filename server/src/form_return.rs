@@ -1,0 +1,95 @@
+//! Where a plain form post (JavaScript off) goes back to.
+//!
+//! Leptos sends a plain form post back to its `Referer`, with a refusal
+//! encoded in the query so the page shows it beside the fields. Pages that
+//! keep a token in their address send no `Referer` (activation, e-mailed
+//! documents), and a `Referer` is the client's to write. So this layer drops
+//! it and puts in its place the page the form names in its
+//! [`RETURN_FIELD`] (see `app::components::ReturnHere`), when that is one of
+//! Portico's own paths. A form that names none goes back to `/`.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, Method, StatusCode};
+
+use app::components::{without_error_info, RETURN_FIELD};
+use app::core::state::AppState;
+
+/// The largest plain form read here: far above any form Portico has (a
+/// comment is at most 256 KiB of text, three times that encoded).
+const MAX_FORM: usize = 2 << 20;
+
+pub async fn form_return(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST
+        || !req.uri().path().starts_with("/api/")
+        || !app::core::web::is_plain_form_post_headers(req.headers())
+    {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    parts.headers.remove(header::REFERER);
+    let urlencoded = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !urlencoded {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is too large to send. Shorten what you typed and try again.",
+        )
+            .into_response();
+    };
+    let back = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == RETURN_FIELD)
+        .map(|(_, v)| without_error_info(&v))
+        .filter(|p| is_own_page(p));
+    if let Some(back) = back {
+        let url = format!("{}{back}", state.settings.origin());
+        if let Ok(v) = HeaderValue::from_str(&url) {
+            parts.headers.insert(header::REFERER, v);
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// A path on this site's pages: not another host (`//x`, `/\x`), not a
+/// server function, nothing a header cannot carry.
+fn is_own_page(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.starts_with("/api/")
+        && !p.contains('\\')
+        && p.len() <= 2048
+        && p.bytes().all(|b| (0x21..0x7f).contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own_page;
+
+    #[test]
+    fn only_own_pages_are_gone_back_to() {
+        for ok in ["/", "/activate?token=abc", "/staff/tickets/4?q=a%20b"] {
+            assert!(is_own_page(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "/api/sign_out",
+            "/a b",
+            "/a\r\nSet-Cookie: x",
+            "relative",
+        ] {
+            assert!(!is_own_page(bad), "{bad:?}");
+        }
+    }
+}
