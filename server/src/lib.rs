@@ -25,7 +25,7 @@ use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::net::TcpListener;
@@ -194,15 +194,21 @@ pub fn route_inventory() -> (Vec<String>, Vec<String>) {
     let endpoints = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_string())
         .collect();
-    let pages = generate_route_list(App)
-        .iter()
-        .map(|r| r.path().to_string())
-        .collect();
+    let pages = page_routes().iter().map(|r| r.path().to_string()).collect();
     (endpoints, pages)
 }
 
+/// The page routes, generated once per process. Generating runs the whole
+/// app with resource loading suppressed process-wide (leptos-rs/leptos#4773):
+/// a page rendering meanwhile in the same process — another server in the
+/// tests, a second router — would wait forever for its data.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let options = state.leptos_options.clone();
     let nonce_context = || {
         if let Some(nonce) = use_context::<http::request::Parts>()

@@ -27,6 +27,7 @@ db_tests!(
     private_pages_redirect_and_refuse_by_role,
     health_check_reports_the_database,
     every_route_keeps_to_its_gate,
+    pages_render_while_another_router_is_built,
 );
 
 async fn sign_in_sets_a_hardened_session_cookie(srv: &TestServer) {
@@ -790,4 +791,27 @@ async fn raw_get(srv: &TestServer, path: &str, cookie: Option<&str>) -> String {
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.unwrap();
     String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Generating the route list suppresses resource loading in the whole
+/// process (leptos-rs/leptos#4773): a page rendering meanwhile used to wait
+/// forever. Routers built after the first reuse the list, so pages keep
+/// answering while other servers start in the same process.
+async fn pages_render_while_another_router_is_built(srv: &TestServer) {
+    let state = srv.state.clone();
+    let builder = tokio::task::spawn_blocking(move || {
+        for _ in 0..30 {
+            drop(server::router(state.clone()));
+            let _ = server::route_inventory();
+        }
+    });
+    let cookie = srv.sign_in("tech1@acme.example").await;
+    for _ in 0..30 {
+        let res = tokio::time::timeout(Duration::from_secs(10), srv.get("/support", Some(&cookie)))
+            .await
+            .expect("the page answers while routers are built");
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("Support Portal"));
+    }
+    builder.await.unwrap();
 }
