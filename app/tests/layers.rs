@@ -355,3 +355,35 @@ fn the_checker_sees_arrows_in_code_and_in_macros() {
     assert!(allowed("customers", "billing"));
     assert!(!allowed("billing", "customers"));
 }
+
+/// A plain form post comes back to the page its form names (the server
+/// never goes back by `Referer`): every `ActionForm` holds a `ReturnHere`.
+#[test]
+fn every_action_form_names_its_page() {
+    let src = src_dir();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut missing = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read source");
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("<ActionForm ") {
+            let after = &rest[i..];
+            let close = after.find('>').expect("ActionForm tag closes");
+            if !after[close + 1..].trim_start().starts_with("<ReturnHere/>") {
+                let line = text.len() - after.len();
+                let line = text[..line].lines().count() + 1;
+                missing.push(format!(
+                    "{}:{line}",
+                    f.strip_prefix(&src).unwrap().display()
+                ));
+            }
+            rest = &after[close..];
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ActionForms without <ReturnHere/> (a refusal with JavaScript off would be lost):\n  {}",
+        missing.join("\n  ")
+    );
+}

@@ -17,8 +17,8 @@ use http::{header, HeaderValue, Method, StatusCode};
 use app::components::{without_error_info, RETURN_FIELD};
 use app::core::state::AppState;
 
-/// The largest plain form read here: far above any form Portico has (a
-/// comment is at most 256 KiB of text, three times that encoded).
+/// The largest plain form read here (axum's default body limit): far above
+/// any form Portico has (a comment is at most 50,000 characters).
 const MAX_FORM: usize = 2 << 20;
 
 pub async fn form_return(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -38,25 +38,55 @@ pub async fn form_return(State(state): State<AppState>, req: Request, next: Next
     if !urlencoded {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The form is too large to send. Shorten what you typed and try again.",
-        )
-            .into_response();
+    let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
+        Ok(b) => b,
+        Err(e)
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) =>
+        {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is too large to send. Shorten what you typed and try again.",
+            )
+                .into_response();
+        }
+        Err(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "The form did not arrive whole. Send it again.",
+            )
+                .into_response()
+        }
     };
     let back = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == RETURN_FIELD)
         .map(|(_, v)| without_error_info(&v))
         .filter(|p| is_own_page(p));
     if let Some(back) = back {
-        let url = format!("{}{back}", state.settings.origin());
+        let url = format!("{}{back}", site_of(&parts.headers, state.settings.origin()));
         if let Ok(v) = HeaderValue::from_str(&url) {
             parts.headers.insert(header::REFERER, v);
         }
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The site the browser is on: its `Host` (the cross-site check let the
+/// post through, so that is our own page's host) with the configured scheme,
+/// else the configured origin. Someone on `localhost` or the server's
+/// address stays there, with their session cookie.
+fn site_of(headers: &http::HeaderMap, configured: &str) -> String {
+    let scheme = configured.split("://").next().unwrap_or("http");
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .map_or_else(|| configured.to_owned(), |h| format!("{scheme}://{h}"))
 }
 
 /// A path on this site's pages: not another host (`//x`, `/\x`), not a
@@ -72,7 +102,26 @@ fn is_own_page(p: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_own_page;
+    use super::{is_own_page, site_of};
+
+    #[test]
+    fn back_to_the_host_the_browser_is_on() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(
+            site_of(&h, "https://support.example"),
+            "https://support.example"
+        );
+        h.insert(http::header::HOST, "localhost:3000".parse().unwrap());
+        assert_eq!(
+            site_of(&h, "http://127.0.0.1:3000"),
+            "http://localhost:3000"
+        );
+        h.insert(http::header::HOST, "evil/x?".parse().unwrap());
+        assert_eq!(
+            site_of(&h, "http://127.0.0.1:3000"),
+            "http://127.0.0.1:3000"
+        );
+    }
 
     #[test]
     fn only_own_pages_are_gone_back_to() {

@@ -41,7 +41,9 @@ impl Change {
     }
 
     fn parse(payload: &str) -> Option<Change> {
-        if payload == ACCESS_PAYLOAD {
+        // "0" is how processes of the previous release said it: during a
+        // rolling upgrade they share the database with this one.
+        if payload == ACCESS_PAYLOAD || payload == "0" {
             return Some(Change::AccessChanged);
         }
         payload
@@ -231,8 +233,9 @@ mod tests {
         for c in [Change::Ticket(7), Change::AccessChanged] {
             assert_eq!(Change::parse(&c.payload()), Some(c));
         }
-        // Not a ticket: the old "0" for access, negatives, garbage.
-        for p in ["0", "-3", "", "x"] {
+        assert_eq!(Change::parse("0"), Some(Change::AccessChanged));
+        // Not a ticket: negatives, garbage.
+        for p in ["-3", "", "x"] {
             assert_eq!(Change::parse(p), None, "{p:?}");
         }
     }

@@ -77,5 +77,5 @@ pub async fn pdf_bytes(
         .number
         .clone()
         .unwrap_or_else(|| format!("draft-{}", d.id));
-    Ok((format!("{name}.pdf"), super::pdf::render(&view)))
+    Ok((format!("{name}.pdf"), crate::billing::pdf::render(&view)))
 }

@@ -153,7 +153,7 @@ pub(super) async fn record_comment(
                 f.name,
                 t.id,
                 a.id,
-                super::attachments::human(f.size)
+                crate::support::attachments::human(f.size)
             );
             (body, Some(a.id))
         }

@@ -63,7 +63,7 @@ pub(super) fn comment_view(c: ticket_comment::Model) -> CommentView {
         author: c.author_name,
         by_staff: c.by_staff,
         internal: c.internal,
-        body_html: super::markdown::render(&c.body),
+        body_html: crate::support::markdown::render(&c.body),
         at: stamp(c.created_at),
     }
 }
@@ -430,7 +430,7 @@ pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {
     Ok(TicketView {
         id: t.id,
         subject: t.subject,
-        description_html: super::markdown::render(&t.description),
+        description_html: crate::support::markdown::render(&t.description),
         severity: t.severity,
         status: t.status,
         product: t.product,
