@@ -102,7 +102,7 @@ mod handlers {
 
     use super::safe_next;
     use super::ssr::session;
-    use crate::core::audit;
+    use crate::core::audit::{self, Action, Target};
     use crate::core::password::{validate_new_password, Verified};
     use crate::core::throttle::{account_key, address_key, ACCOUNT_POLICY, ADDRESS_POLICY};
     use crate::core::web::{client_addr, send_cookie};
@@ -199,17 +199,11 @@ mod handlers {
         )
         .await?;
         send_cookie(&session::set_cookie(&state.settings, &token));
-        audit::record(
-            &state.db,
-            Some(user.id),
-            None,
-            "user.sign_in",
-            &format!("user:{}", user.id),
-            None,
-            None,
-            Some(addr),
-        )
-        .await?;
+        audit::Entry::new(Action::UserSignIn, Target::User(user.id))
+            .by(user.id)
+            .from(Some(addr))
+            .record(&state.db)
+            .await?;
 
         let actor = crate::core::actor::Actor {
             user_id: user.id,
@@ -231,17 +225,11 @@ mod handlers {
         let parts = crate::core::web::request_parts()?;
         if let Some(actor) = crate::core::web::current_actor() {
             session::end(&state.db, &actor.session_id_hash).await?;
-            audit::record(
-                &state.db,
-                Some(actor.user_id),
-                None,
-                "user.sign_out",
-                &format!("user:{}", actor.user_id),
-                None,
-                None,
-                client_addr(),
-            )
-            .await?;
+            audit::Entry::new(Action::UserSignOut, Target::User(actor.user_id))
+                .by(actor.user_id)
+                .from(client_addr())
+                .record(&state.db)
+                .await?;
         }
         send_cookie(&session::clear_cookie(&state.settings));
         if crate::core::web::is_plain_form_post(&parts) {
@@ -321,17 +309,11 @@ mod handlers {
         )
         .await?;
         send_cookie(&session::set_cookie(&state.settings, &token));
-        audit::record(
-            &state.db,
-            Some(actor.user_id),
-            None,
-            "user.password_changed",
-            &format!("user:{}", actor.user_id),
-            None,
-            None,
-            client_addr(),
-        )
-        .await?;
+        audit::Entry::new(Action::UserPasswordChanged, Target::User(actor.user_id))
+            .by(actor.user_id)
+            .from(client_addr())
+            .record(&state.db)
+            .await?;
         if crate::core::web::is_plain_form_post(&parts) {
             leptos_axum::redirect("/account?changed=1");
         }

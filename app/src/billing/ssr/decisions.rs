@@ -65,16 +65,20 @@ pub async fn decide_document(id: i32, decision: String, name: String) -> Result<
         )),
     )
     .await?;
-    audit::record(
-        &txn,
-        access.user_id(),
-        Some(d.organization_id),
-        &format!("document.{status}"),
-        &format!("document:{id}"),
-        Some(json!({"status": d.status}).to_string()),
-        Some(json!({"status": status, "name": name}).to_string()),
-        client_addr(),
+    audit::Entry::new(
+        if status == "accepted" {
+            Action::DocumentAccepted
+        } else {
+            Action::DocumentDeclined
+        },
+        Target::Document(id),
     )
+    .by(access.user_id())
+    .org(d.organization_id)
+    .before(Some(json!({"status": d.status}).to_string()))
+    .after(Some(json!({"status": status, "name": name}).to_string()))
+    .from(client_addr())
+    .record(&txn)
     .await?;
     txn.commit().await?;
     redirect_back_with(&format!("done={status}"));
@@ -144,17 +148,12 @@ pub async fn save_document_account(
     let addr = client_addr();
     let token = session::create(&txn, &state.settings, u.id, addr.clone(), None).await?;
     event(&txn, id, "account", &link.email, None).await?;
-    audit::record(
-        &txn,
-        Some(u.id),
-        None,
-        "user.activated",
-        &format!("user:{}", u.id),
-        None,
-        Some(json!({"via": format!("document:{id}")}).to_string()),
-        addr,
-    )
-    .await?;
+    audit::Entry::new(Action::UserActivated, Target::User(u.id))
+        .by(u.id)
+        .after(Some(json!({"via": format!("document:{id}")}).to_string()))
+        .from(addr)
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     send_cookie(&session::set_cookie(&state.settings, &token));
     let actor = Actor {

@@ -99,17 +99,16 @@ pub async fn record_payment(
             .unwrap_or_default()
     );
     event(&txn, d.id, "paid", &actor.email, Some(text.clone())).await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(d.organization_id),
-        "document.payment",
-        &format!("document:{}", d.id),
-        Some(json!({"paid": d.paid_minor, "status": d.status}).to_string()),
-        Some(json!({"paid": paid, "status": status}).to_string()),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::DocumentPayment, Target::Document(d.id))
+        .by(actor.user_id)
+        .org(d.organization_id)
+        .before(Some(
+            json!({"paid": d.paid_minor, "status": d.status}).to_string(),
+        ))
+        .after(Some(json!({"paid": paid, "status": status}).to_string()))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     redirect_back_with("done=payment");
     Ok(())
@@ -154,17 +153,16 @@ pub async fn void_document(id: i32, reason: String) -> Result<(), AppError> {
         .exec(&txn)
         .await?;
     event(&txn, id, "voided", &actor.email, Some(reason.clone())).await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(d.organization_id),
-        "document.voided",
-        &format!("document:{id}"),
-        Some(json!({"status": d.status}).to_string()),
-        Some(json!({"status": "void", "reason": reason}).to_string()),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::DocumentVoided, Target::Document(id))
+        .by(actor.user_id)
+        .org(d.organization_id)
+        .before(Some(json!({"status": d.status}).to_string()))
+        .after(Some(
+            json!({"status": "void", "reason": reason}).to_string(),
+        ))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     redirect_back_with("done=void");
     Ok(())

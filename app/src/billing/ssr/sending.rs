@@ -278,17 +278,16 @@ pub async fn send_document(id: i32) -> Result<(), AppError> {
     }
     let before = d.status.clone();
     let d = send_in(&txn, &state, d, &actor.email).await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(d.organization_id),
-        "document.sent",
-        &format!("document:{}", d.id),
-        Some(json!({"status": before}).to_string()),
-        Some(json!({"status": d.status, "number": d.number}).to_string()),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::DocumentSent, Target::Document(d.id))
+        .by(actor.user_id)
+        .org(d.organization_id)
+        .before(Some(json!({"status": before}).to_string()))
+        .after(Some(
+            json!({"status": d.status, "number": d.number}).to_string(),
+        ))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     redirect_back_with("done=sent");
     Ok(())

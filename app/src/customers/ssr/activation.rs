@@ -61,17 +61,11 @@ pub async fn activate_account(
     session::end_all_for_user(&txn, u.id).await?;
     let addr = client_addr();
     let token = session::create(&txn, &state.settings, u.id, addr.clone(), None).await?;
-    audit::record(
-        &txn,
-        Some(u.id),
-        None,
-        "user.activated",
-        &format!("user:{}", u.id),
-        None,
-        None,
-        addr,
-    )
-    .await?;
+    audit::Entry::new(Action::UserActivated, Target::User(u.id))
+        .by(u.id)
+        .from(addr)
+        .record(&txn)
+        .await?;
     txn.commit().await?;
 
     send_cookie(&session::set_cookie(&state.settings, &token));

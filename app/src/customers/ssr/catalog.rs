@@ -111,17 +111,12 @@ pub async fn create_program(name: String, description: String) -> Result<i32, Ap
     }
     .insert(&txn)
     .await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        None,
-        "catalog.program_created",
-        &format!("program:{}", prog.id),
-        None,
-        Some(json!({"name": prog.name}).to_string()),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::CatalogProgramCreated, Target::Program(prog.id))
+        .by(actor.user_id)
+        .after(Some(json!({"name": prog.name}).to_string()))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     crate::core::web::redirect_back_with("saved=program");
     Ok(prog.id)
@@ -393,7 +388,7 @@ pub async fn save_level(f: LevelForm) -> Result<i32, AppError> {
         .insert(&txn)
         .await?;
     }
-    audit::record(&txn, Some(actor.user_id), None, "catalog.level_saved", &format!("level:{}", saved.id), before, Some(json!({"name": saved.name, "max_technical_contacts": saved.max_technical_contacts, "price_minor": saved.price_minor}).to_string()), client_addr()).await?;
+    audit::Entry::new(Action::CatalogLevelSaved, Target::Level(saved.id)).by(actor.user_id).before(before).after(Some(json!({"name": saved.name, "max_technical_contacts": saved.max_technical_contacts, "price_minor": saved.price_minor}).to_string())).from(client_addr()).record(&txn).await?;
     txn.commit().await?;
     crate::core::web::redirect_back_with("saved=level");
     Ok(saved.id)

@@ -72,17 +72,14 @@ pub async fn update_contact(
             .exec(&txn)
             .await?;
     }
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(c.organization_id),
-        "contact.updated",
-        &format!("contact:{}", c.id),
-        Some(before),
-        Some(contact_json(&updated)),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::ContactUpdated, Target::Contact(c.id))
+        .by(actor.user_id)
+        .org(c.organization_id)
+        .before(Some(before))
+        .after(Some(contact_json(&updated)))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -170,17 +167,13 @@ pub async fn add_contact(
             }
             .insert(&txn)
             .await?;
-            audit::record(
-                &txn,
-                Some(actor.user_id),
-                Some(org_id),
-                "contact.requested",
-                &format!("contact_request:{}", r.id),
-                None,
-                Some(json!({"name": name, "email": email}).to_string()),
-                client_addr(),
-            )
-            .await?;
+            audit::Entry::new(Action::ContactRequested, Target::ContactRequest(r.id))
+                .by(actor.user_id)
+                .org(org_id)
+                .after(Some(json!({"name": name, "email": email}).to_string()))
+                .from(client_addr())
+                .record(&txn)
+                .await?;
             txn.commit().await?;
             crate::core::web::redirect_back_with("added=requested");
             return Ok(AddOutcome::Requested);
@@ -218,17 +211,13 @@ pub async fn add_contact(
     } else {
         enqueue(&txn, support_welcome(&state, &c, &org.name, &token)).await?;
     }
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(org_id),
-        "contact.added",
-        &format!("contact:{}", c.id),
-        None,
-        Some(contact_json(&c)),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::ContactAdded, Target::Contact(c.id))
+        .by(actor.user_id)
+        .org(org_id)
+        .after(Some(contact_json(&c)))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     crate::core::web::redirect_back_with("added=added");
     Ok(AddOutcome::Added)
@@ -284,17 +273,14 @@ pub async fn deactivate_contact(contact_id: i32) -> Result<(), AppError> {
         ..c.clone()
     };
     end_sessions_of(&txn, &c).await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(c.organization_id),
-        "contact.deactivated",
-        &format!("contact:{}", c.id),
-        Some(before),
-        Some(contact_json(&after)),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::ContactDeactivated, Target::Contact(c.id))
+        .by(actor.user_id)
+        .org(c.organization_id)
+        .before(Some(before))
+        .after(Some(contact_json(&after)))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
     Ok(())
@@ -323,17 +309,14 @@ pub async fn remove_administrative_role(contact_id: i32) -> Result<(), AppError>
         end_sessions_of(&txn, &c).await?;
     }
     let after = a.update(&txn).await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(c.organization_id),
-        "contact.administrative_removed",
-        &format!("contact:{}", c.id),
-        Some(before),
-        Some(contact_json(&after)),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::ContactAdministrativeRemoved, Target::Contact(c.id))
+        .by(actor.user_id)
+        .org(c.organization_id)
+        .before(Some(before))
+        .after(Some(contact_json(&after)))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -429,17 +412,14 @@ pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
         )
         .await?;
     }
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(org.id),
-        "contact.main_transferred",
-        &format!("contact:{}", new_main.id),
-        old.as_ref().map(contact_json),
-        Some(contact_json(&new_main)),
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::ContactMainTransferred, Target::Contact(new_main.id))
+        .by(actor.user_id)
+        .org(org.id)
+        .before(old.as_ref().map(contact_json))
+        .after(Some(contact_json(&new_main)))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -487,17 +467,12 @@ pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
         )
     };
     enqueue(&txn, mail).await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(c.organization_id),
-        "contact.activation_resent",
-        &format!("contact:{}", c.id),
-        None,
-        None,
-        client_addr(),
-    )
-    .await?;
+    audit::Entry::new(Action::ContactActivationResent, Target::Contact(c.id))
+        .by(actor.user_id)
+        .org(c.organization_id)
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -580,20 +555,19 @@ pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<()
         )
         .await?;
     }
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(r.organization_id),
+    audit::Entry::new(
         if approve {
-            "contact_request.approved"
+            Action::ContactRequestApproved
         } else {
-            "contact_request.declined"
+            Action::ContactRequestDeclined
         },
-        &format!("contact_request:{}", r.id),
-        None,
-        Some(json!({"name": r.name, "email": r.email}).to_string()),
-        client_addr(),
+        Target::ContactRequest(r.id),
     )
+    .by(actor.user_id)
+    .org(r.organization_id)
+    .after(Some(json!({"name": r.name, "email": r.email}).to_string()))
+    .from(client_addr())
+    .record(&txn)
     .await?;
     txn.commit().await?;
     Ok(())

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::*;
 use crate::auth::ssr::session;
 use crate::core::actor::{Actor, ActorRole};
-use crate::core::audit;
+use crate::core::audit::{self, Action, Target};
 use crate::core::authz::{self, Capability};
 use crate::core::password::validate_new_password;
 use crate::core::state::AppState;

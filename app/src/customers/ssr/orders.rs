@@ -268,16 +268,7 @@ pub async fn process_order(form: OrderForm) -> Result<i32, AppError> {
         let token = issue_activation(&txn, &state, u.id).await?;
         enqueue(&txn, support_welcome(&state, &c, &org.name, &token)).await?;
     }
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(org.id),
-        "order.processed",
-        &format!("organization:{}", org.id),
-        None,
-        Some(json!({"organization": org.name, "level": o.level.name, "term_start": day(o.term_start), "term_end": day(o.term_end), "technical_contacts": o.techs.len()}).to_string()),
-        client_addr(),
-    )
+    audit::Entry::new(Action::OrderProcessed, Target::Organization(org.id)).by(actor.user_id).org(org.id).after(Some(json!({"organization": org.name, "level": o.level.name, "term_start": day(o.term_start), "term_end": day(o.term_end), "technical_contacts": o.techs.len()}).to_string())).from(client_addr()).record(&txn)
     .await?;
     txn.commit().await?;
     if request_parts().is_ok_and(|p| crate::core::web::is_plain_form_post(&p)) {

@@ -55,20 +55,16 @@ pub async fn declare_servers(
     }
     .insert(&txn)
     .await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(org_id),
-        "servers.declared",
-        &format!("covered_server:{}", s.id),
-        None,
-        Some(
+    audit::Entry::new(Action::ServersDeclared, Target::CoveredServer(s.id))
+        .by(actor.user_id)
+        .org(org_id)
+        .after(Some(
             json!({"name": s.name, "kind": s.kind, "quantity": s.quantity, "status": s.status})
                 .to_string(),
-        ),
-        client_addr(),
-    )
-    .await?;
+        ))
+        .from(client_addr())
+        .record(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -131,20 +127,22 @@ pub async fn decide_server_declaration(id: i32, accept: bool) -> Result<(), AppE
         )
         .await?;
     }
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(s.organization_id),
+    audit::Entry::new(
         if accept {
-            "servers.accepted"
+            Action::ServersAccepted
         } else {
-            "servers.rejected"
+            Action::ServersRejected
         },
-        &format!("covered_server:{}", s.id),
-        Some(json!({"status": "pending"}).to_string()),
-        Some(json!({"status": if accept { "accepted" } else { "rejected" }}).to_string()),
-        client_addr(),
+        Target::CoveredServer(s.id),
     )
+    .by(actor.user_id)
+    .org(s.organization_id)
+    .before(Some(json!({"status": "pending"}).to_string()))
+    .after(Some(
+        json!({"status": if accept { "accepted" } else { "rejected" }}).to_string(),
+    ))
+    .from(client_addr())
+    .record(&txn)
     .await?;
     txn.commit().await?;
     Ok(())
@@ -161,16 +159,18 @@ pub async fn set_ticket_sharing(org_id: i32, shared: bool) -> Result<(), AppErro
     let mut a = org.clone().into_active_model();
     a.shared_tickets = Set(shared);
     a.update(&txn).await?;
-    audit::record(
-        &txn,
-        Some(actor.user_id),
-        Some(org_id),
-        "organization.ticket_sharing",
-        &format!("organization:{org_id}"),
-        Some(json!({"shared_tickets": org.shared_tickets}).to_string()),
-        Some(json!({"shared_tickets": shared}).to_string()),
-        client_addr(),
+    audit::Entry::new(
+        Action::OrganizationTicketSharing,
+        Target::Organization(org_id),
     )
+    .by(actor.user_id)
+    .org(org_id)
+    .before(Some(
+        json!({"shared_tickets": org.shared_tickets}).to_string(),
+    ))
+    .after(Some(json!({"shared_tickets": shared}).to_string()))
+    .from(client_addr())
+    .record(&txn)
     .await?;
     txn.commit().await?;
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
