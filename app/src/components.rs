@@ -107,6 +107,19 @@ fn here() -> String {
     }
 }
 
+/// A path on Portico's own pages, safe to send a browser to (after sign-in,
+/// back after a form): not another host (`//x`, `/\\x`), not a server
+/// function, printable ASCII only (it goes into a `Location` header), and
+/// not longer than a page address with its filters needs.
+pub fn is_own_page(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.starts_with("/api/")
+        && !p.contains('\\')
+        && p.len() <= 2048
+        && p.bytes().all(|b| (0x21..0x7f).contains(&b))
+}
+
 /// `path` without the `__path`/`__err` pairs a refused post added to it
 /// (the next refusal adds its own).
 pub fn without_error_info(path: &str) -> String {
@@ -129,7 +142,27 @@ pub fn without_error_info(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::without_error_info;
+    use super::{is_own_page, without_error_info};
+
+    #[test]
+    fn only_own_pages() {
+        for ok in ["/", "/activate?token=abc", "/staff/tickets/4?q=a%20b"] {
+            assert!(is_own_page(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "relative",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "/api/sign_out",
+            "/a b",
+            "/a\r\nSet-Cookie: x",
+        ] {
+            assert!(!is_own_page(bad), "{bad:?}");
+        }
+        assert!(!is_own_page(&format!("/{}", "a".repeat(2048))));
+    }
 
     #[test]
     fn error_info_is_dropped_and_the_rest_kept() {

@@ -48,13 +48,7 @@ pub struct Viewer {
 /// Only same-site paths are followed after sign-in (no open redirects).
 pub fn safe_next(next: Option<&str>) -> Option<String> {
     let next = next?.trim();
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && next.len() <= 512
-        && !next.chars().any(|c| c.is_control() || c == '\\')
-        && !next.starts_with("/api/");
-    ok.then(|| next.to_string())
+    crate::components::is_own_page(next).then(|| next.to_string())
 }
 
 pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
