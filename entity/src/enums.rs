@@ -122,6 +122,57 @@ impl PaymentMethod {
     }
 }
 
+/// Where a subscription's term stands. Whether it still opens anything also
+/// depends on its dates (`app::core::entitlements`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum SubscriptionStatus {
+    /// Entered and not ended: open until its term's end and the grace period.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Its term ended (the scheduler records it).
+    #[sea_orm(string_value = "expired")]
+    Expired,
+    /// Ended early by staff.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+impl SubscriptionStatus {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::Expired => "expired",
+            SubscriptionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Active => "Active",
+            SubscriptionStatus::Expired => "Expired",
+            SubscriptionStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// A notice of a subscription's end, sent once per term.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum EndNotice {
+    #[sea_orm(string_value = "ends_in_30_days")]
+    In30Days,
+    #[sea_orm(string_value = "ends_in_7_days")]
+    In7Days,
+    #[sea_orm(string_value = "ended")]
+    Ended,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +187,13 @@ mod tests {
         }
         assert_eq!(Severity::text_of(1), "1 — Critical");
         assert_eq!(Severity::text_of(9), "9");
+        for s in [
+            SubscriptionStatus::Active,
+            SubscriptionStatus::Expired,
+            SubscriptionStatus::Cancelled,
+        ] {
+            assert_eq!(s.to_value(), s.as_str());
+        }
         for m in PaymentMethod::ALL {
             assert_eq!(m.to_value(), m.as_str());
             assert_eq!(PaymentMethod::parse(m.as_str()), Some(m));

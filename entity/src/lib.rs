@@ -25,6 +25,7 @@ pub mod program;
 pub mod session;
 pub mod sla_target;
 pub mod subscription;
+pub mod subscription_notice;
 pub mod ticket;
 pub mod ticket_attachment;
 pub mod ticket_comment;
@@ -35,5 +36,5 @@ pub mod ticket_sla;
 pub mod user;
 
 pub mod enums;
-pub use enums::{PaymentMethod, Severity};
+pub use enums::{EndNotice, PaymentMethod, Severity, SubscriptionStatus};
 pub use user::StaffRole;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::SubscriptionStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subscriptions")]
 pub struct Model {
@@ -9,8 +11,7 @@ pub struct Model {
     pub level_id: i32,
     pub term_start: Date,
     pub term_end: Date,
-    /// `active`, `expired` or `cancelled`.
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub purchase_order: Option<String>,
     pub payment_method: String,
     pub created_at: DateTimeUtc,

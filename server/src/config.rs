@@ -205,6 +205,11 @@ pub struct Config {
     #[arg(long, env = "PORTICO_CLOSE_SOLVED_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
     pub close_solved_days: u32,
 
+    /// Days a subscription stays open after its term ends (the Support Portal and everything the
+    /// level opens); then it closes at once, and the scheduler records it as expired.
+    #[arg(long, env = "PORTICO_SUBSCRIPTION_GRACE_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=90), global = true)]
+    pub subscription_grace_days: u32,
+
     /// Seconds between runs of the scheduler (overdue reminders, expired offers, SLA breaches and warnings, closing solved tickets).
     #[arg(
         long,

@@ -94,6 +94,7 @@ pub fn settings(config: &Config) -> Settings {
         close_solved_days: config.close_solved_days,
         data_dir: config.data_dir.clone(),
         attachment_max_bytes: config.attachment_max_mb << 20,
+        subscription_grace_days: config.subscription_grace_days,
     }
 }
 
@@ -326,8 +327,9 @@ pub fn start_mail_worker(
     Ok(tx)
 }
 
-/// Runs the scheduler (overdue reminders, expired offers, SLA breaches and
-/// warnings, closing solved tickets) every `every` until `stop` turns true.
+/// Runs the scheduler (overdue reminders, expired offers, subscription
+/// notices and expiry, SLA breaches and warnings, closing solved tickets)
+/// every `every` until `stop` turns true.
 pub fn start_scheduler(
     state: AppState,
     every: Duration,
@@ -339,6 +341,12 @@ pub fn start_scheduler(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(documents = n, "billing scheduler ran"),
                 Err(e) => tracing::warn!(error = %e, "billing scheduler failed; will retry"),
+            }
+            let today = chrono::Utc::now().date_naive();
+            match app::customers::ssr::subscriptions::sweep(&state, today).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(subscriptions = n, "subscription scheduler ran"),
+                Err(e) => tracing::warn!(error = %e, "subscription scheduler failed; will retry"),
             }
             let close_after = chrono::Duration::days(i64::from(state.settings.close_solved_days));
             match app::support::ssr::sweep(&state, close_after).await {

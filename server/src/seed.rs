@@ -147,7 +147,7 @@ pub async fn load_demo_if_empty(db: &DatabaseConnection) -> anyhow::Result<bool>
             level_id: Set(level_id),
             term_start: Set(today),
             term_end: Set(today + chrono::Duration::days(365)),
-            status: Set("active".into()),
+            status: Set(entity::SubscriptionStatus::Active),
             purchase_order: Set(None),
             payment_method: Set("bank_transfer".into()),
             created_at: Set(now),

@@ -2,6 +2,8 @@
 //! mail through a real SMTP server, and who may do what. SQLite and PostgreSQL.
 
 mod common;
+#[path = "customers/subscriptions.rs"]
+mod subscriptions;
 
 use std::time::Duration;
 

@@ -43,6 +43,8 @@ pub struct Viewer {
     pub can_use_support: bool,
     pub can_use_billing: bool,
     pub landing: Landing,
+    /// For a customer whose organization's subscription is closed: why.
+    pub subscription_note: Option<String>,
 }
 
 /// Only same-site paths are followed after sign-in (no open redirects).
@@ -160,7 +162,7 @@ mod handlers {
                 return Err(AppError::BadCredentials);
             }
         };
-        let Some(role) = session::role_of(&state.db, &user).await? else {
+        let Some(role) = session::role_of(&state.db, &state.settings, &user).await? else {
             // A deactivated person gets the same answer as a wrong password.
             throttle.record_failure(&acct_key, ACCOUNT_POLICY, Instant::now());
             return Err(AppError::BadCredentials);
@@ -417,6 +419,7 @@ pub fn AccountPage() -> impl IntoView {
                             <dd>{v.staff_role.map(|r| r.label().to_string()).unwrap_or_else(|| v.customer_roles.join(", "))}</dd>
                             {v.organization_name.map(|o| view! { <dt>"Organization"</dt><dd>{o}</dd> })}
                         </dl>
+                        {v.subscription_note.map(|n| view! { <p class="notice error" role="note">{n}</p> })}
                     }.into_any(),
                     Ok(None) => view! { <ErrorNotice error=AppError::Unauthenticated/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),

@@ -3,6 +3,8 @@
 
 use entity::StaffRole;
 
+use super::entitlements::Entitlements;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerRoles {
     pub organization_id: i32,
@@ -12,6 +14,8 @@ pub struct CustomerRoles {
     pub technical: bool,
     pub administrative: bool,
     pub sole_contact: bool,
+    /// What the organization's subscription opens today.
+    pub entitlements: Entitlements,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,10 +50,12 @@ impl Actor {
         }
     }
 
-    /// Support Portal: Technical Contacts, and a Main Contact who is the sole contact.
+    /// Support Portal: Technical Contacts, and a Main Contact who is the sole
+    /// contact, while the organization's subscription is open.
     pub fn can_use_support(&self) -> bool {
-        self.customer()
-            .is_some_and(|c| c.technical || (c.main && c.sole_contact))
+        self.customer().is_some_and(|c| {
+            (c.technical || (c.main && c.sole_contact)) && c.entitlements.support()
+        })
     }
 
     /// Billing Portal: the Main Contact and the Administrative Contact.

@@ -45,6 +45,9 @@ pub enum Action {
     DocumentVoided,
     DocumentAccepted,
     DocumentDeclined,
+    SubscriptionRenewed,
+    SubscriptionCancelled,
+    SubscriptionExpired,
 }
 
 impl Action {
@@ -76,6 +79,9 @@ impl Action {
             DocumentVoided => "document.voided",
             DocumentAccepted => "document.accepted",
             DocumentDeclined => "document.declined",
+            SubscriptionRenewed => "subscription.renewed",
+            SubscriptionCancelled => "subscription.cancelled",
+            SubscriptionExpired => "subscription.expired",
         }
     }
 }
@@ -91,6 +97,7 @@ pub enum Target {
     Level(i32),
     CoveredServer(i32),
     Document(i32),
+    Subscription(i32),
 }
 
 impl std::fmt::Display for Target {
@@ -104,6 +111,7 @@ impl std::fmt::Display for Target {
             Target::Level(id) => ("level", id),
             Target::CoveredServer(id) => ("covered_server", id),
             Target::Document(id) => ("document", id),
+            Target::Subscription(id) => ("subscription", id),
         };
         write!(f, "{kind}:{id}")
     }

@@ -37,6 +37,8 @@ pub enum Capability {
     TicketSharing,
     /// Turn a received Order Form into an organization and subscription.
     OrdersProcess,
+    /// Renew a subscription (a new term) or cancel it.
+    Subscriptions,
     /// Draft, issue, send, void and convert documents; record payments.
     Documents,
     /// Change Main and Administrative Contact details.
@@ -70,6 +72,7 @@ pub const STAFF_TABLE: &[(Capability, &[StaffRole])] = &[
     (ServerDeclarations, &[Admin, Agent]),
     (TicketSharing, &[Admin, Agent]),
     (OrdersProcess, &[Admin, Billing]),
+    (Subscriptions, &[Admin, Billing]),
     (Documents, &[Admin, Billing]),
     (BillingContacts, &[Admin, Billing]),
     (ResendActivation, &[Admin, Agent, Billing]),
@@ -217,6 +220,8 @@ pub const ENDPOINTS: &[(&str, Gate)] = &[
     ("create_program", Gate::staff(CatalogManage)),
     ("save_level", Gate::staff(CatalogManage)),
     ("process_order", Gate::staff(OrdersProcess)),
+    ("renew_subscription", Gate::staff(Subscriptions)),
+    ("cancel_subscription", Gate::staff(Subscriptions)),
     // organizations and contacts: which organization, and which contact a
     // staff role may change (Technical vs Main/Administrative), is decided per
     // object, so customers of another organization get 404, not 403
@@ -400,14 +405,26 @@ mod tests {
         ] {
             assert!(allows(Agent, cap), "support agents: {cap:?}");
         }
-        for cap in [OrdersProcess, Documents, BillingContacts, CustomersRead] {
+        for cap in [
+            OrdersProcess,
+            Subscriptions,
+            Documents,
+            BillingContacts,
+            CustomersRead,
+        ] {
             assert!(allows(Billing, cap), "billing clerks: {cap:?}");
         }
         // A billing clerk never opens ticket conversations or internal notes.
         for cap in [TicketsWork, CannedReplies, HeldMail, TicketSharing] {
             assert!(!allows(Billing, cap), "billing clerks must not: {cap:?}");
         }
-        for cap in [OrdersProcess, Documents, BillingContacts, CatalogManage] {
+        for cap in [
+            OrdersProcess,
+            Subscriptions,
+            Documents,
+            BillingContacts,
+            CatalogManage,
+        ] {
             assert!(!allows(Agent, cap), "support agents must not: {cap:?}");
         }
         // Changing a sign-in address is an administrator's (or the Main Contact's).

@@ -33,6 +33,8 @@ pub struct Settings {
     pub data_dir: std::path::PathBuf,
     /// The largest attachment accepted, in bytes.
     pub attachment_max_bytes: u64,
+    /// Days a subscription stays open after its term's end.
+    pub subscription_grace_days: u32,
 }
 
 /// How documents are numbered, linked and chased.
@@ -145,6 +147,7 @@ mod tests {
             close_solved_days: 7,
             data_dir: std::env::temp_dir(),
             attachment_max_bytes: 25 << 20,
+            subscription_grace_days: 7,
         }
     }
 

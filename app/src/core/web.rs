@@ -39,6 +39,15 @@ pub fn require_staff(cap: super::authz::Capability) -> Result<Actor, AppError> {
     Ok(actor)
 }
 
+/// The request's [`Ctx`](super::ctx::Ctx): state, signed-in actor, client address.
+pub fn ctx() -> Result<super::ctx::Ctx, AppError> {
+    Ok(super::ctx::Ctx {
+        actor: require_actor()?,
+        state: app_state()?,
+        client_addr: client_addr(),
+    })
+}
+
 /// The client address the server recorded for this request.
 pub fn client_addr() -> Option<String> {
     use_context::<Parts>().and_then(|p| p.extensions.get::<ClientAddr>().map(|a| a.0.clone()))

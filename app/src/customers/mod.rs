@@ -71,6 +71,23 @@ pub struct SubscriptionView {
     pub included_servers: i32,
     pub purchase_order: Option<String>,
     pub payment_method: String,
+    /// Where it stands today, in a sentence ("Active until 2027-12-31.").
+    pub standing: String,
+    /// Whether the subscription opens the portals today.
+    pub open: bool,
+    /// Every term, the latest first.
+    pub terms: Vec<TermView>,
+    /// Staff: a renewal would start on this day…
+    pub renew_from: String,
+    /// …and end on this one unless they choose another.
+    pub renew_until: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermView {
+    pub term_start: String,
+    pub term_end: String,
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +170,8 @@ pub struct OrganizationView {
     pub can_bill: bool,
     /// Whether the viewer may declare servers for cover.
     pub can_declare_servers: bool,
+    /// Staff whose role renews and cancels subscriptions.
+    pub can_manage_subscription: bool,
     /// Staff only: the organization's audit trail, newest first.
     pub audit: Vec<AuditView>,
 }
@@ -376,6 +395,26 @@ pub async fn decide_server_declaration(declaration_id: i32, accept: bool) -> Res
 #[server(prefix = "/api", endpoint = "set_ticket_sharing")]
 pub async fn set_ticket_sharing(organization_id: i32, shared: bool) -> Result<(), AppError> {
     ssr::set_ticket_sharing(organization_id, shared).await
+}
+
+#[server(prefix = "/api", endpoint = "renew_subscription")]
+pub async fn renew_subscription(organization_id: i32, term_end: String) -> Result<i32, AppError> {
+    let ctx = crate::core::web::ctx()?;
+    let id = ssr::subscriptions::renew(&ctx, organization_id, &term_end).await?;
+    crate::core::web::redirect_back_with("done=renewed");
+    Ok(id)
+}
+
+#[server(prefix = "/api", endpoint = "cancel_subscription")]
+pub async fn cancel_subscription(
+    organization_id: i32,
+    reason: String,
+    #[server(default)] confirm: Option<String>,
+) -> Result<(), AppError> {
+    let ctx = crate::core::web::ctx()?;
+    ssr::subscriptions::cancel(&ctx, organization_id, &reason, confirm.is_some()).await?;
+    crate::core::web::redirect_back_with("done=cancelled");
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "load_staff_queue")]

@@ -158,13 +158,15 @@ async fn account(state: &AppState, email: &str) -> Result<Option<Actor>, AppErro
     else {
         return Ok(None);
     };
-    Ok(session::role_of(&state.db, &u).await?.map(|role| Actor {
-        user_id: u.id,
-        session_id_hash: String::new(),
-        name: u.name.clone(),
-        email: u.email.clone(),
-        role,
-    }))
+    Ok(session::role_of(&state.db, &state.settings, &u)
+        .await?
+        .map(|role| Actor {
+            user_id: u.id,
+            session_id_hash: String::new(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            role,
+        }))
 }
 
 /// A new ticket from a message: its subject (one line) and text, severity 3.

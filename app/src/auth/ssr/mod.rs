@@ -29,6 +29,16 @@ impl Actor {
             can_use_support: self.can_use_support(),
             can_use_billing: self.can_use_billing(),
             landing: self.landing(),
+            subscription_note: self
+                .customer()
+                .filter(|c| !c.entitlements.open())
+                .map(|c| {
+                    format!(
+                        "The subscription of {} is closed. {} The Support Portal opens again when it is renewed; your Main Contact can arrange it.",
+                        c.organization_name,
+                        c.entitlements.describe()
+                    )
+                }),
         }
     }
 }

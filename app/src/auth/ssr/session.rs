@@ -12,6 +12,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::core::actor::{Actor, ActorRole, CustomerRoles};
+use crate::core::entitlements;
 use crate::core::state::Settings;
 use crate::error::AppError;
 
@@ -156,7 +157,7 @@ async fn resolve_with<C: ConnectionTrait>(
         end(db, &id_hash).await?;
         return Ok(None);
     }
-    let Some(role) = role_of(db, &user).await? else {
+    let Some(role) = role_of(db, settings, &user).await? else {
         return Ok(None);
     };
     if touch && (now - sess.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
@@ -182,6 +183,7 @@ async fn resolve_with<C: ConnectionTrait>(
 /// customer accounts whose contact is gone or inactive.
 pub async fn role_of<C: ConnectionTrait>(
     db: &C,
+    settings: &Settings,
     user: &user::Model,
 ) -> Result<Option<ActorRole>, AppError> {
     if !user.active {
@@ -216,6 +218,13 @@ pub async fn role_of<C: ConnectionTrait>(
         technical: contact.is_technical,
         administrative: contact.is_administrative,
         sole_contact,
+        entitlements: entitlements::of_organization(
+            db,
+            org.id,
+            Utc::now().date_naive(),
+            settings.subscription_grace_days,
+        )
+        .await?,
     })))
 }
 
@@ -236,6 +245,7 @@ mod tests {
             close_solved_days: 7,
             data_dir: std::env::temp_dir(),
             attachment_max_bytes: 25 << 20,
+            subscription_grace_days: 7,
         }
     }
 

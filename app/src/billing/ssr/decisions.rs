@@ -142,7 +142,7 @@ pub async fn save_document_account(
         .one(&txn)
         .await?
         .ok_or(AppError::Internal)?;
-    let Some(role) = session::role_of(&txn, &u).await? else {
+    let Some(role) = session::role_of(&txn, &state.settings, &u).await? else {
         return Err(AppError::invalid("new_password", SAVE_REFUSED));
     };
     let addr = client_addr();

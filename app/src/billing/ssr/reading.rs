@@ -94,7 +94,11 @@ pub async fn load_billing_home() -> Result<BillingHomeData, AppError> {
                 term_start: day(s.term_start),
                 term_end: day(s.term_end),
                 renewal_date: day(s.term_end.succ_opt().unwrap_or(s.term_end)),
-                status: s.status,
+                // Where it stands today, as the session resolved it.
+                status: actor.customer().map_or_else(
+                    || s.status.label().to_string(),
+                    |c| c.entitlements.describe(),
+                ),
                 servers,
             })
         }

@@ -17,12 +17,14 @@ mod catalog;
 mod orders;
 mod organization;
 mod queue;
+mod subscription;
 pub use activation::ActivatePage;
 pub use catalog::CatalogPage;
 pub use orders::OrderPage;
 use organization::*;
 pub use organization::{MyOrganizationPage, StaffOrganizationPage};
 pub use queue::StaffQueuePage;
+use subscription::SubscriptionSection;
 
 fn minutes(m: i32) -> String {
     match m {

@@ -28,6 +28,8 @@ pub(super) fn OrganizationPage(organization_id: Signal<Option<i32>>) -> impl Int
     let sharing = ServerAction::<SetTicketSharing>::new();
     let decide_req = ServerAction::<DecideContactRequest>::new();
     let decide_srv = ServerAction::<DecideServerDeclaration>::new();
+    let renew = ServerAction::<RenewSubscription>::new();
+    let cancel = ServerAction::<CancelSubscription>::new();
     let data = Resource::new(
         move || {
             (
@@ -41,6 +43,7 @@ pub(super) fn OrganizationPage(organization_id: Signal<Option<i32>>) -> impl Int
                 declare.version().get(),
                 sharing.version().get(),
                 (decide_req.version().get(), decide_srv.version().get()),
+                (renew.version().get(), cancel.version().get()),
             )
         },
         |(id, ..)| load_organization(id),
@@ -58,6 +61,8 @@ pub(super) fn OrganizationPage(organization_id: Signal<Option<i32>>) -> impl Int
         sharing,
         decide_req,
         decide_srv,
+        renew,
+        cancel,
     };
     view! {
         <Title text="Organization"/>
@@ -87,6 +92,8 @@ pub(super) struct Actions {
     pub(super) sharing: ServerAction<SetTicketSharing>,
     pub(super) decide_req: ServerAction<DecideContactRequest>,
     pub(super) decide_srv: ServerAction<DecideServerDeclaration>,
+    pub(super) renew: ServerAction<RenewSubscription>,
+    pub(super) cancel: ServerAction<CancelSubscription>,
 }
 
 #[component]
@@ -145,21 +152,8 @@ pub(super) fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl Int
         })}
         <FormError error=any_error/>
 
-        <section aria-labelledby="sub-title">
-            <h2 id="sub-title">"Subscription"</h2>
-            {match org.subscription.clone() {
-                None => view! { <p class="empty">"No subscription."</p> }.into_any(),
-                Some(s) => view! {
-                    <dl class="facts">
-                        <dt>"Program and level"</dt><dd>{format!("{} {}", s.program, s.level)}</dd>
-                        <dt>"Term"</dt><dd>{format!("{} to {} ({})", s.term_start, s.term_end, s.status)}</dd>
-                        <dt>"Technical Contacts"</dt><dd>{format!("{tech_count} of {}", s.max_technical_contacts)}</dd>
-                        <dt>"Servers included"</dt><dd>{s.included_servers}</dd>
-                        <dt>"Payment"</dt><dd>{s.payment_method}{s.purchase_order.map(|p| format!(", PO {p}"))}</dd>
-                    </dl>
-                }.into_any(),
-            }}
-        </section>
+        <SubscriptionSection sub=org.subscription.clone() org_id=org_id tech_count=tech_count
+            manage=org.can_manage_subscription renew=acts.renew cancel=acts.cancel/>
 
         <section aria-labelledby="contacts-title">
             <h2 id="contacts-title">"Contacts"</h2>

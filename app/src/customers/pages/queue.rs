@@ -17,6 +17,8 @@ pub fn StaffQueuePage() -> impl IntoView {
         sharing: ServerAction::new(),
         decide_req,
         decide_srv,
+        renew: ServerAction::new(),
+        cancel: ServerAction::new(),
     };
     let data = Resource::new(
         move || (decide_req.version().get(), decide_srv.version().get()),

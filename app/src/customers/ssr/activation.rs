@@ -55,7 +55,7 @@ pub async fn activate_account(
     a.password_hash = Set(Some(hash.0));
     a.updated_at = Set(now);
     let u = a.update(&txn).await?;
-    let Some(role) = session::role_of(&txn, &u).await? else {
+    let Some(role) = session::role_of(&txn, &state.settings, &u).await? else {
         return Err(AppError::invalid("token", LINK_UNUSABLE));
     };
     session::end_all_for_user(&txn, u.id).await?;

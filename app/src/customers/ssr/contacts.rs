@@ -146,10 +146,10 @@ pub async fn add_contact(
             ));
         }
     } else if manager == Manager::MainContact {
-        let limit = technical_limit(&txn, org_id)
-            .await?
-            .map(|(n, _)| n)
-            .unwrap_or(0);
+        // The Main Contact's own organization: what its subscription allows today.
+        let limit = actor
+            .customer()
+            .map_or(0, |c| c.entitlements.max_technical_contacts);
         if active_technical_count(&txn, org_id).await? >= limit as u64 {
             // Over the limit: staff decide.
             let r = contact_request::ActiveModel {

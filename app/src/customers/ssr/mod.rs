@@ -34,6 +34,7 @@ mod contacts;
 mod orders;
 mod organization_page;
 mod servers;
+pub mod subscriptions;
 pub use activation::activate_account;
 pub use catalog::{create_program, list_levels, load_catalog, parse_price, save_level};
 pub use contacts::{
@@ -168,24 +169,6 @@ async fn active_technical_count<C: ConnectionTrait>(db: &C, org_id: i32) -> Resu
         .filter(contact::Column::Active.eq(true))
         .count(db)
         .await?)
-}
-
-async fn technical_limit<C: ConnectionTrait>(
-    db: &C,
-    org_id: i32,
-) -> Result<Option<(i32, level::Model)>, AppError> {
-    let sub = subscription::Entity::find()
-        .filter(subscription::Column::OrganizationId.eq(org_id))
-        .filter(subscription::Column::Status.eq("active"))
-        .order_by_desc(subscription::Column::TermEnd)
-        .one(db)
-        .await?;
-    let Some(sub) = sub else { return Ok(None) };
-    let lvl = level::Entity::find_by_id(sub.level_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::Internal)?;
-    Ok(Some((lvl.max_technical_contacts, lvl)))
 }
 
 async fn email_taken<C: ConnectionTrait>(

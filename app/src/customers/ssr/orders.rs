@@ -195,7 +195,7 @@ pub async fn process_order(form: OrderForm) -> Result<i32, AppError> {
         level_id: Set(o.level.id),
         term_start: Set(o.term_start),
         term_end: Set(o.term_end),
-        status: Set("active".into()),
+        status: Set(entity::SubscriptionStatus::Active),
         purchase_order: Set(o.purchase_order.clone()),
         payment_method: Set(o.payment_method.clone()),
         created_at: Set(now),

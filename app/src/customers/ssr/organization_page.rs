@@ -1,6 +1,7 @@
 //! The organization page: what its contacts and staff see of one organization.
 
 use super::*;
+use crate::core::entitlements;
 
 pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationView, AppError> {
     let actor = require_actor()?;
@@ -23,36 +24,7 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
         .filter(user::Column::Id.is_in(user_ids))
         .all(&state.db)
         .await?;
-    let sub = subscription::Entity::find()
-        .filter(subscription::Column::OrganizationId.eq(org_id))
-        .order_by_desc(subscription::Column::TermEnd)
-        .one(&state.db)
-        .await?;
-    let subscription = match sub {
-        Some(s) => {
-            let l = level::Entity::find_by_id(s.level_id)
-                .one(&state.db)
-                .await?
-                .ok_or(AppError::Internal)?;
-            let p = program::Entity::find_by_id(l.program_id)
-                .one(&state.db)
-                .await?
-                .ok_or(AppError::Internal)?;
-            Some(SubscriptionView {
-                program: p.name,
-                level: l.name,
-                term_start: day(s.term_start),
-                term_end: day(s.term_end),
-                status: s.status,
-                max_technical_contacts: l.max_technical_contacts,
-                included_servers: l.included_servers,
-                purchase_order: s.purchase_order,
-                payment_method: PaymentMethod::parse(&s.payment_method)
-                    .map_or(s.payment_method, |m| m.label().to_string()),
-            })
-        }
-        None => None,
-    };
+    let subscription = subscription_view(&state, org_id).await?;
     let requests = contact_request::Entity::find()
         .filter(contact_request::Column::OrganizationId.eq(org_id))
         .order_by_desc(contact_request::Column::Id)
@@ -111,6 +83,7 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
         can_manage: manager.is_some(),
         can_share_tickets: authz::actor_allows(&actor, Capability::TicketSharing),
         can_bill: authz::actor_allows(&actor, Capability::Documents),
+        can_manage_subscription: authz::actor_allows(&actor, Capability::Subscriptions),
         can_declare_servers: by_main
             || manager.is_some() && authz::actor_allows(&actor, Capability::ServerDeclarations),
         viewer_is_staff: is_staff,
@@ -182,4 +155,60 @@ pub(super) fn server_view(s: covered_server::Model, org: &str) -> ServerDeclarat
         status: s.status,
         created_at: stamp(s.created_at),
     }
+}
+
+/// The organization's subscription: its latest term's level, where it stands
+/// today, and every term.
+async fn subscription_view(
+    state: &AppState,
+    org_id: i32,
+) -> Result<Option<SubscriptionView>, AppError> {
+    let terms = subscription::Entity::find()
+        .filter(subscription::Column::OrganizationId.eq(org_id))
+        .order_by_desc(subscription::Column::TermEnd)
+        .all(&state.db)
+        .await?;
+    let Some(s) = terms.first().cloned() else {
+        return Ok(None);
+    };
+    let today = Utc::now().date_naive();
+    let grace = state.settings.subscription_grace_days;
+    let standing = entitlements::of_organization(&state.db, org_id, today, grace).await?;
+    let l = level::Entity::find_by_id(s.level_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let p = program::Entity::find_by_id(l.program_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let renew_from = super::subscriptions::renewal_start(&terms, today);
+    let renew_until = renew_from
+        .checked_add_months(chrono::Months::new(12))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(renew_from);
+    Ok(Some(SubscriptionView {
+        program: p.name,
+        level: l.name,
+        term_start: day(s.term_start),
+        term_end: day(s.term_end),
+        status: s.status.label().to_string(),
+        max_technical_contacts: l.max_technical_contacts,
+        included_servers: l.included_servers,
+        purchase_order: s.purchase_order,
+        payment_method: PaymentMethod::parse(&s.payment_method)
+            .map_or(s.payment_method, |m| m.label().to_string()),
+        standing: standing.describe(),
+        open: standing.open(),
+        terms: terms
+            .iter()
+            .map(|t| TermView {
+                term_start: day(t.term_start),
+                term_end: day(t.term_end),
+                status: t.status.label().to_string(),
+            })
+            .collect(),
+        renew_from: day(renew_from),
+        renew_until: day(renew_until),
+    }))
 }

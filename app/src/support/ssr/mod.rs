@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    canned_reply, contact, covered_server, level, organization, sla_target, subscription, ticket,
+    canned_reply, contact, covered_server, level, organization, sla_target, ticket,
     ticket_attachment, ticket_comment, ticket_event, ticket_follower, ticket_server, ticket_sla,
     user, StaffRole,
 };

@@ -107,12 +107,6 @@ pub async fn open_ticket_as(
         return Err(AppError::Internal);
     };
     let now = Utc::now();
-    let sub = subscription::Entity::find()
-        .filter(subscription::Column::OrganizationId.eq(me.organization_id))
-        .filter(subscription::Column::Status.eq("active"))
-        .order_by_desc(subscription::Column::TermEnd)
-        .one(&state.db)
-        .await?;
     let txn = begin_write(&state.db).await?;
     let t = ticket::ActiveModel {
         organization_id: Set(me.organization_id),
@@ -125,7 +119,7 @@ pub async fn open_ticket_as(
         status: Set("new".into()),
         assignee_user_id: Set(None),
         token: Set(token()),
-        level_id: Set(sub.map(|s| s.level_id)),
+        level_id: Set(me.entitlements.level_id),
         created_at: Set(now),
         updated_at: Set(now),
         solved_at: Set(None),
