@@ -58,8 +58,11 @@ pub fn TextField(
     error: Signal<Option<String>>,
     #[prop(optional)] kind: Option<&'static str>,
     #[prop(optional)] required: bool,
+    /// The input's id, where two forms on one page share a field name.
+    #[prop(optional, into)]
+    id: Option<String>,
 ) -> impl IntoView {
-    let id = name.replace(['[', ']'], "-").replace("--", "-");
+    let id = id.unwrap_or_else(|| name.replace(['[', ']'], "-").replace("--", "-"));
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>

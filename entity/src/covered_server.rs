@@ -10,6 +10,8 @@ pub struct Model {
     pub kind: String,
     pub quantity: i32,
     pub note: String,
+    /// The catalog release it runs, when known.
+    pub product_version_id: Option<i32>,
     /// `pending`, `accepted` or `rejected`.
     pub status: String,
     pub requested_by: Option<i32>,

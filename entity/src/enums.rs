@@ -127,7 +127,7 @@ impl PaymentMethod {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum SubscriptionStatus {
     /// Entered and not ended: open until its term's end and the grace period.
     #[sea_orm(string_value = "active")]

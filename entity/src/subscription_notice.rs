@@ -2,8 +2,9 @@ use sea_orm::entity::prelude::*;
 
 use crate::EndNotice;
 
-/// A notice of a term's end that was sent: one row per subscription and
-/// kind, inserted before the mail is queued (the unique pair is the claim).
+/// A notice of a term's end that was handled (sent, or skipped because a
+/// renewal continues the term): one row per subscription and kind, inserted
+/// before the mail is queued (the unique pair is the claim).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subscription_notices")]
 pub struct Model {

@@ -12,8 +12,11 @@ pub struct Model {
     pub description: String,
     /// 1 (critical) to 4 (low).
     pub severity: i16,
+    /// The product and version as named when the ticket was opened.
     pub product: String,
     pub version: String,
+    /// The catalog release it is about, when one was chosen.
+    pub product_version_id: Option<i32>,
     /// `new`, `open`, `waiting` (on the customer), `solved` or `closed`.
     pub status: String,
     pub assignee_user_id: Option<i32>,

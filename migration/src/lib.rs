@@ -12,6 +12,7 @@ mod m20261128_000007_create_tickets;
 mod m20261128_000008_mail_threads;
 mod m20261128_000009_ticket_servers;
 mod m20261202_000010_subscription_notices;
+mod m20261202_000011_products;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_mail_threads::Migration),
             Box::new(m20261128_000009_ticket_servers::Migration),
             Box::new(m20261202_000010_subscription_notices::Migration),
+            Box::new(m20261202_000011_products::Migration),
         ]
     }
 }

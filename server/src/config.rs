@@ -210,7 +210,7 @@ pub struct Config {
     #[arg(long, env = "PORTICO_SUBSCRIPTION_GRACE_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=90), global = true)]
     pub subscription_grace_days: u32,
 
-    /// Seconds between runs of the scheduler (overdue reminders, expired offers, SLA breaches and warnings, closing solved tickets).
+    /// Seconds between runs of the scheduler (overdue reminders, expired offers, subscription notices and expiry, SLA breaches and warnings, closing solved tickets).
     #[arg(
         long,
         env = "PORTICO_SCHEDULER_SECONDS",

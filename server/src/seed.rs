@@ -5,8 +5,8 @@ use anyhow::Context as _;
 use app::core::password::Passwords;
 use chrono::Utc;
 use entity::{
-    contact, covered_server, level, organization, program, sla_target, subscription, user,
-    StaffRole,
+    contact, covered_server, level, level_product, organization, product, product_version, program,
+    sla_target, subscription, user, StaffRole,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -293,6 +293,7 @@ async fn load_demo_catalog(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result
             ],
         ),
     ];
+    let products = load_demo_products(txn).await?;
     let mut ids = Vec::new();
     for (name, techs, servers, channels, kb, price, sla) in catalog {
         let l = level::ActiveModel {
@@ -329,7 +330,63 @@ async fn load_demo_catalog(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result
             .insert(txn)
             .await?;
         }
+        // Every level covers the server; Premium also the tools.
+        let covers = if name == "Premium" {
+            &products[..]
+        } else {
+            &products[..1]
+        };
+        for &product_id in covers {
+            level_product::ActiveModel {
+                level_id: Set(l.id),
+                product_id: Set(product_id),
+            }
+            .insert(txn)
+            .await?;
+        }
         ids.push(l.id);
+    }
+    Ok(ids)
+}
+
+/// Two products with their versions. Returns the product ids: server, tools.
+async fn load_demo_products(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<Vec<i32>> {
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for (name, description, versions) in [
+        (
+            "Portico Server",
+            "The cloud platform's server.",
+            &[("2.4", true), ("2.5", false), ("2.6", false)][..],
+        ),
+        (
+            "Portico Tools",
+            "Enterprise Tools: backup, migration and monitoring.",
+            &[("1.0", false)][..],
+        ),
+    ] {
+        let p = product::ActiveModel {
+            name: Set(name.into()),
+            description: Set(description.into()),
+            active: Set(true),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        for &(version, lts) in versions {
+            product_version::ActiveModel {
+                product_id: Set(p.id),
+                version: Set(version.into()),
+                lts: Set(lts),
+                active: Set(true),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+        }
+        ids.push(p.id);
     }
     Ok(ids)
 }

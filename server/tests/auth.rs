@@ -614,6 +614,7 @@ async fn every_route_keeps_to_its_gate(srv: &TestServer) {
     assert!(actors.iter().skip(1).all(Option::is_some));
     let ticket = {
         let tech = cookies[5].as_deref().unwrap();
+        let release = common::release_id(srv, "Portico Server", "2.4").await;
         let res = srv
             .call(
                 "open_ticket",
@@ -622,8 +623,7 @@ async fn every_route_keeps_to_its_gate(srv: &TestServer) {
                     ("ticket[subject]", "Gate check"),
                     ("ticket[description]", "Our front-end is down."),
                     ("ticket[severity]", "3"),
-                    ("ticket[product]", "Portico Server"),
-                    ("ticket[version]", "2.4"),
+                    ("ticket[release]", release.as_str()),
                 ],
             )
             .await;

@@ -2,6 +2,8 @@
 //! mail through a real SMTP server, and who may do what. SQLite and PostgreSQL.
 
 mod common;
+#[path = "customers/products.rs"]
+mod products;
 #[path = "customers/subscriptions.rs"]
 mod subscriptions;
 

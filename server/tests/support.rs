@@ -37,6 +37,7 @@ db_tests!(
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
+    let release = common::release_id(srv, "Portico Server", "2.4").await;
     let res = srv
         .call(
             "open_ticket",
@@ -48,8 +49,7 @@ async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> 
                     "The **service** stops after an upgrade.",
                 ),
                 ("ticket[severity]", severity),
-                ("ticket[product]", "Portico Server"),
-                ("ticket[version]", "2.4"),
+                ("ticket[release]", release.as_str()),
             ],
         )
         .await;

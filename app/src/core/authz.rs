@@ -18,9 +18,9 @@ pub enum Capability {
     StaffConsole,
     /// Read organizations, contacts, subscriptions and customers' requests.
     CustomersRead,
-    /// Read the programs and levels of the catalog.
+    /// Read the programs, levels and products of the catalog.
     CatalogRead,
-    /// Change programs and levels.
+    /// Change programs, levels and products.
     CatalogManage,
     /// Read and answer tickets: conversations, internal notes, attachments,
     /// live pages, assignment, merging, severity, followers.
@@ -219,6 +219,8 @@ pub const ENDPOINTS: &[(&str, Gate)] = &[
     ("load_catalog", Gate::staff(CatalogRead)),
     ("create_program", Gate::staff(CatalogManage)),
     ("save_level", Gate::staff(CatalogManage)),
+    ("create_product", Gate::staff(CatalogManage)),
+    ("add_product_version", Gate::staff(CatalogManage)),
     ("process_order", Gate::staff(OrdersProcess)),
     ("renew_subscription", Gate::staff(Subscriptions)),
     ("cancel_subscription", Gate::staff(Subscriptions)),
@@ -261,6 +263,7 @@ pub const ENDPOINTS: &[(&str, Gate)] = &[
     ("load_ticket", Gate::either(TicketsWork, SUPPORT)),
     ("open_ticket", Gate::customers(SUPPORT)),
     ("ticket_servers", Gate::customers(SUPPORT)),
+    ("ticket_releases", Gate::customers(SUPPORT)),
     ("add_comment", Gate::either(TicketsWork, SUPPORT)),
     ("add_follower", Gate::either(TicketsWork, SUPPORT)),
     ("assign_ticket", Gate::staff(TicketsWork)),

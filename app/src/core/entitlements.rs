@@ -1,6 +1,6 @@
 //! What an organization's subscription opens, decided in one place: the
-//! Support Portal, how many Technical Contacts and servers, the
-//! knowledge-base tier and the repository channels. Read when a request is
+//! Support Portal, how many Technical Contacts and servers, the products
+//! covered, the knowledge-base tier and the repository channels. Read when a request is
 //! served (the session resolves it into the `Actor`), so a term that ends or
 //! is cancelled closes everything at once, whether or not the scheduler has
 //! recorded it yet.
@@ -10,7 +10,7 @@
 //! period; an expired or cancelled term opens nothing.
 
 use chrono::{Duration, NaiveDate};
-use entity::{level, subscription, SubscriptionStatus};
+use entity::{level, level_product, subscription, SubscriptionStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::AppError;
@@ -46,6 +46,8 @@ pub struct Entitlements {
     pub included_servers: i32,
     pub kb_tier: Option<String>,
     pub repository_channels: Vec<String>,
+    /// The catalog products the open level covers.
+    pub products: Vec<i32>,
 }
 
 impl Entitlements {
@@ -58,6 +60,7 @@ impl Entitlements {
         included_servers: 0,
         kb_tier: None,
         repository_channels: Vec::new(),
+        products: Vec::new(),
     };
 
     /// Whether a term is open (in its term or its grace period).
@@ -174,6 +177,13 @@ pub async fn of_organization<C: ConnectionTrait>(
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_owned)
+            .collect();
+        e.products = level_product::Entity::find()
+            .filter(level_product::Column::LevelId.eq(lvl.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| p.product_id)
             .collect();
     }
     Ok(e)

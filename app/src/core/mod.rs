@@ -7,6 +7,7 @@
 //! - `ctx`: what a service takes: state, actor, client address
 //! - `web`: the request as server functions see it (state, actor, client
 //!   address from the Leptos context), cookies, going back after a form
+//! - `catalog`: the releases (product + version) features name
 //! - `entitlements`: what an organization's subscription opens today
 //! - `authz`: the staff capability table and the gate of every route
 //! - `audit`: the audit trail
@@ -16,6 +17,7 @@
 pub mod actor;
 pub mod audit;
 pub mod authz;
+pub mod catalog;
 pub mod ctx;
 pub mod db;
 pub mod entitlements;

@@ -32,8 +32,24 @@ pub struct ProgramView {
 pub struct Catalog {
     pub programs: Vec<ProgramView>,
     pub levels: Vec<LevelView>,
+    pub products: Vec<ProductView>,
     /// The viewer may change the catalog (administrators).
     pub can_edit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub versions: Vec<VersionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionView {
+    pub id: i32,
+    pub version: String,
+    pub lts: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +67,10 @@ pub struct LevelView {
     pub calendar: String,
     pub holidays: String,
     pub sla: Vec<SlaView>,
+    /// The catalog products this level covers (ids).
+    pub products: Vec<i32>,
+    /// Their names, for reading.
+    pub product_names: Vec<String>,
     /// The raw values, to fill the edit form.
     pub price_input: String,
     pub currency: String,
@@ -134,6 +154,8 @@ pub struct ServerDeclarationView {
     pub kind: String,
     pub quantity: i32,
     pub note: String,
+    /// The release it runs ("Portico Server 2.4"), when named.
+    pub release: Option<String>,
     pub status: String,
     pub created_at: String,
 }
@@ -172,6 +194,8 @@ pub struct OrganizationView {
     pub can_declare_servers: bool,
     /// Staff whose role renews and cancels subscriptions.
     pub can_manage_subscription: bool,
+    /// The releases a declared server may run: the products the level covers.
+    pub releases: Vec<(i32, String)>,
     /// Staff only: the organization's audit trail, newest first.
     pub audit: Vec<AuditView>,
 }
@@ -277,6 +301,13 @@ pub struct LevelForm {
     /// Severities 1 to 4, in order.
     #[serde(default)]
     pub sla: Vec<SlaInput>,
+    /// Ids of the products the level covers (checkboxes; unticked ones are absent).
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// Present when the form listed the products: only then is `products`
+    /// the whole coverage (a form without the list leaves it as it is).
+    #[serde(default)]
+    pub products_listed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,6 +339,26 @@ pub async fn create_program(name: String, description: String) -> Result<i32, Ap
 #[server(prefix = "/api", endpoint = "save_level")]
 pub async fn save_level(level: LevelForm) -> Result<i32, AppError> {
     ssr::save_level(level).await
+}
+
+#[server(prefix = "/api", endpoint = "create_product")]
+pub async fn create_product(name: String, description: String) -> Result<i32, AppError> {
+    let ctx = crate::core::web::ctx()?;
+    let id = ssr::products::create_product(&ctx, &name, &description).await?;
+    crate::core::web::redirect_back_with("saved=product");
+    Ok(id)
+}
+
+#[server(prefix = "/api", endpoint = "add_product_version")]
+pub async fn add_product_version(
+    product_id: i32,
+    version: String,
+    #[server(default)] lts: Option<String>,
+) -> Result<i32, AppError> {
+    let ctx = crate::core::web::ctx()?;
+    let id = ssr::products::add_version(&ctx, product_id, &version, lts.is_some()).await?;
+    crate::core::web::redirect_back_with("saved=version");
+    Ok(id)
 }
 
 #[server(prefix = "/api", endpoint = "process_order")]
@@ -383,8 +434,9 @@ pub async fn declare_servers(
     kind: String,
     quantity: String,
     note: String,
+    #[server(default)] release: String,
 ) -> Result<(), AppError> {
-    ssr::declare_servers(organization_id, name, kind, quantity, note).await
+    ssr::declare_servers(organization_id, name, kind, quantity, note, release).await
 }
 
 #[server(prefix = "/api", endpoint = "decide_server_declaration")]

@@ -187,8 +187,7 @@ fn ticket_form(subject: &str, body: &str) -> TicketForm {
             body.to_owned()
         },
         severity: "3".into(),
-        product: String::new(),
-        version: String::new(),
+        release: String::new(),
         servers: Vec::new(),
     }
 }

@@ -204,10 +204,10 @@ pub struct TicketForm {
     pub description: String,
     #[serde(default)]
     pub severity: String,
+    /// The product and version it is about: a release id from the catalog
+    /// products the level covers, or empty.
     #[serde(default)]
-    pub product: String,
-    #[serde(default)]
-    pub version: String,
+    pub release: String,
     /// Affected servers: ids from the organization's inventory.
     #[serde(default)]
     pub servers: Vec<i32>,
@@ -221,6 +221,13 @@ pub async fn list_tickets(#[server(default)] filter: TicketFilter) -> Result<Tic
 #[server(prefix = "/api", endpoint = "open_ticket")]
 pub async fn open_ticket(ticket: TicketForm) -> Result<i32, AppError> {
     ssr::open_ticket(ticket).await
+}
+
+/// The releases (product and version) a new ticket may name: those of the
+/// products the organization's level covers.
+#[server(prefix = "/api", endpoint = "ticket_releases")]
+pub async fn ticket_releases() -> Result<Vec<(i32, String)>, AppError> {
+    ssr::ticket_releases().await
 }
 
 /// The servers of the viewer's organization a new ticket may name: (id, label).

@@ -478,6 +478,25 @@ pub async fn level_id(srv: &TestServer, name: &str) -> String {
         .to_string()
 }
 
+/// The id of a catalog release, e.g. ("Portico Server", "2.4").
+pub async fn release_id(srv: &TestServer, product: &str, version: &str) -> String {
+    let p = entity::product::Entity::find()
+        .filter(entity::product::Column::Name.eq(product))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .expect("demo product");
+    entity::product_version::Entity::find()
+        .filter(entity::product_version::Column::ProductId.eq(p.id))
+        .filter(entity::product_version::Column::Version.eq(version))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .expect("demo version")
+        .id
+        .to_string()
+}
+
 pub fn order(
     org: &str,
     level: &str,

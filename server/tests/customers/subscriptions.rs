@@ -100,7 +100,7 @@ async fn subscription_services_run_without_a_server(backend: Backend) {
         .unwrap()
         .expect("demo organization");
     let today = Utc::now().date_naive();
-    let end = today + Days::days(20);
+    let end = today + Days::days(31);
     let term = subscription::Entity::find()
         .filter(subscription::Column::OrganizationId.eq(acme.id))
         .one(db)
@@ -111,17 +111,40 @@ async fn subscription_services_run_without_a_server(backend: Backend) {
     a.term_end = Set(end);
     a.update(db).await.unwrap();
     let main = "main@acme.example";
+    let before = |days: i64| end - Days::days(days);
 
-    // 20 days before the end: the 30-day notice, once however often the scheduler runs.
-    sweep(&state, today).await.unwrap();
-    sweep(&state, today).await.unwrap();
+    // Each notice on the first day of its window, once, however often (and
+    // however concurrently) the scheduler runs.
+    sweep(&state, before(31)).await.unwrap();
+    assert!(
+        notices_to(&state, main).await.is_empty(),
+        "31 days before: nothing yet"
+    );
+    let (a, b) = tokio::join!(sweep(&state, before(30)), sweep(&state, before(30)));
+    a.unwrap();
+    b.unwrap();
     let sent = notices_to(&state, main).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].contains(&end.to_string()), "{sent:?}");
-    // Six days before: the 7-day notice, once.
-    sweep(&state, end - Days::days(6)).await.unwrap();
-    sweep(&state, end - Days::days(5)).await.unwrap();
+    sweep(&state, before(8)).await.unwrap();
+    assert_eq!(
+        notices_to(&state, main).await.len(),
+        1,
+        "8 days before: no second notice"
+    );
+    let (a, b) = tokio::join!(sweep(&state, before(7)), sweep(&state, before(7)));
+    a.unwrap();
+    b.unwrap();
+    sweep(&state, end).await.unwrap();
     assert_eq!(notices_to(&state, main).await.len(), 2);
+    let mail = outbox_message::Entity::find()
+        .filter(outbox_message::Column::ToAddr.eq(main))
+        .filter(outbox_message::Column::Kind.eq("subscription_notice"))
+        .order_by_asc(outbox_message::Column::Id)
+        .all(db)
+        .await
+        .unwrap();
+    assert!(mail[1].body.contains("in 7 days"), "{}", mail[1].body);
 
     // Open through the grace period, closed the day after, before the scheduler records it.
     assert_eq!(
@@ -264,8 +287,6 @@ async fn a_cancelled_subscription_closes_the_support_portal_at_once(srv: &TestSe
                 ("ticket[subject]", "Before cancelling"),
                 ("ticket[description]", "A question."),
                 ("ticket[severity]", "3"),
-                ("ticket[product]", "Portico Server"),
-                ("ticket[version]", "2.4"),
             ],
         )
         .await;
@@ -303,6 +324,11 @@ async fn a_cancelled_subscription_closes_the_support_portal_at_once(srv: &TestSe
         )
         .await;
     assert_eq!(res.status(), 400);
+    let refusal = res.text().await.unwrap();
+    assert!(
+        refusal.contains("\"confirm\"") && refusal.contains("Tick the box"),
+        "{refusal}"
+    );
     assert_eq!(srv.get("/support", Some(&tech)).await.status(), 200);
 
     let res = srv

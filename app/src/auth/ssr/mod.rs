@@ -33,8 +33,13 @@ impl Actor {
                 .customer()
                 .filter(|c| !c.entitlements.open())
                 .map(|c| {
+                    let who = if c.main {
+                        "contact us to renew it"
+                    } else {
+                        "your Main Contact can arrange it"
+                    };
                     format!(
-                        "The subscription of {} is closed. {} The Support Portal opens again when it is renewed; your Main Contact can arrange it.",
+                        "{} has no open subscription. {} The Support Portal opens again when it is renewed; {who}.",
                         c.organization_name,
                         c.entitlements.describe()
                     )

@@ -63,12 +63,21 @@ pub async fn load_billing_home() -> Result<BillingHomeData, AppError> {
             }
         })
         .collect();
-    let subscription = match subscription::Entity::find()
+    // The term that decides today, as the session resolved it, else the latest.
+    let deciding = actor
+        .customer()
+        .and_then(|c| c.entitlements.subscription_id);
+    let mut terms = subscription::Entity::find()
         .filter(subscription::Column::OrganizationId.eq(org_id))
         .order_by_desc(subscription::Column::TermEnd)
-        .one(&state.db)
-        .await?
-    {
+        .order_by_desc(subscription::Column::Id)
+        .all(&state.db)
+        .await?;
+    let pick = terms
+        .iter()
+        .position(|t| Some(t.id) == deciding)
+        .unwrap_or(0);
+    let subscription = match (pick < terms.len()).then(|| terms.swap_remove(pick)) {
         None => None,
         Some(s) => {
             let l = level::Entity::find_by_id(s.level_id)

@@ -7,15 +7,24 @@ pub fn CatalogPage() -> impl IntoView {
     let query = use_query_map();
     let save = ServerAction::<SaveLevel>::new();
     let create = ServerAction::<CreateProgram>::new();
+    let add_product = ServerAction::<CreateProduct>::new();
+    let add_version = ServerAction::<AddProductVersion>::new();
     let catalog = Resource::new(
-        move || (save.version().get(), create.version().get()),
+        move || {
+            (
+                save.version().get(),
+                create.version().get(),
+                add_product.version().get(),
+                add_version.version().get(),
+            )
+        },
         |_| load_catalog(),
     );
     let save_error = last_error(save);
     let create_error = last_error(create);
     view! {
         <Title text="Catalog"/>
-        <h1>"Programs and levels"</h1>
+        <h1>"Programs, levels and products"</h1>
         {move || query.read().get("saved").is_some().then(|| view! { <p class="notice success" role="status">"Saved."</p> })}
         <FormError error=save_error/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -24,18 +33,20 @@ pub fn CatalogPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     Ok(c) => {
                         let programs = c.programs.clone();
+                        let products = c.products.clone();
                         let can_edit = c.can_edit;
                         view! {
                             {c.levels.is_empty().then(|| view! { <p class="empty">"No levels in the catalog yet."</p> })}
                             {c.levels.into_iter().map(|l| {
                                 let edit = l.clone();
                                 let programs = programs.clone();
+                                let products = products.clone();
                                 view! {
                                     <LevelCard l=l/>
                                     {can_edit.then(|| view! {
                                         <details class="card">
                                             <summary>{format!("Edit {} {}", edit.program, edit.name)}</summary>
-                                            <LevelEditor action=save programs=programs level=Some(edit) error=save_error/>
+                                            <LevelEditor action=save programs=programs products=products level=Some(edit) error=save_error/>
                                         </details>
                                     })}
                                 }
@@ -43,7 +54,7 @@ pub fn CatalogPage() -> impl IntoView {
                             {can_edit.then(|| view! {
                                 <details class="card">
                                     <summary>"Add a level"</summary>
-                                    <LevelEditor action=save programs=programs.clone() level=None error=save_error/>
+                                    <LevelEditor action=save programs=programs.clone() products=products.clone() level=None error=save_error/>
                                 </details>
                                 <details class="card">
                                     <summary>"Add a program"</summary>
@@ -55,6 +66,7 @@ pub fn CatalogPage() -> impl IntoView {
                                     </ActionForm>
                                 </details>
                             })}
+                            <ProductsSection products=c.products can_edit=can_edit create=add_product add_version=add_version/>
                         }.into_any()
                     }
                 }
@@ -72,6 +84,7 @@ pub(super) fn LevelCard(l: LevelView) -> impl IntoView {
                 <dt>"Price"</dt><dd>{format!("{} per {}", l.price, if l.billing_period == "monthly" { "month" } else { "year" })}</dd>
                 <dt>"Technical Contacts"</dt><dd>{l.max_technical_contacts}</dd>
                 <dt>"Servers included"</dt><dd>{l.included_servers}</dd>
+                <dt>"Products covered"</dt><dd>{if l.product_names.is_empty() { "none".to_string() } else { l.product_names.join(", ") }}</dd>
                 <dt>"Repository channels"</dt><dd>{l.repository_channels}</dd>
                 <dt>"Knowledge base"</dt><dd>{l.kb_tier}</dd>
                 <dt>"Business hours"</dt><dd>{l.calendar}</dd>
@@ -101,6 +114,7 @@ pub(super) fn LevelCard(l: LevelView) -> impl IntoView {
 pub(super) fn LevelEditor(
     action: ServerAction<SaveLevel>,
     programs: Vec<ProgramView>,
+    products: Vec<ProductView>,
     level: Option<LevelView>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
@@ -131,6 +145,10 @@ pub(super) fn LevelEditor(
         .map(|l| l.billing_period.clone())
         .unwrap_or_else(|| "yearly".into());
     let sla = level.as_ref().map(|l| l.sla.clone()).unwrap_or_default();
+    let covered = level
+        .as_ref()
+        .map(|l| l.products.clone())
+        .unwrap_or_default();
     view! {
         <ActionForm action=action attr:class="stack" attr:novalidate=""><ReturnHere/>
             <input type="hidden" name="level[id]" value=level.as_ref().map(|l| l.id.to_string()).unwrap_or_default()/>
@@ -150,6 +168,21 @@ pub(super) fn LevelEditor(
                 {input("kb_tier", "Knowledge-base tier", val(|l| l.kb_tier.clone()), "text")}
             </div>
             {input("repository_channels", "Repository channels", val(|l| l.repository_channels.clone()), "text")}
+            <fieldset>
+                <legend>"Products this level covers"</legend>
+                <input type="hidden" name="level[products_listed]" value="1"/>
+                {products.is_empty().then(|| view! { <p class="empty">"No products in the catalog yet: add them below."</p> })}
+                {products.into_iter().enumerate().map(|(i, p)| {
+                    let id = format!("level-{key2}-product-{}", p.id);
+                    view! {
+                        <div class="field checkbox">
+                            <input id=id.clone() type="checkbox" name=format!("level[products][{i}]") value=p.id.to_string() checked=covered.contains(&p.id)/>
+                            <label for=id>{p.name}</label>
+                        </div>
+                    }
+                }).collect_view()}
+                <FieldError message=field_of(error, "products")/>
+            </fieldset>
             <div class="row">
                 {input("price", "Price", val(|l| l.price_input.clone()), "text")}
                 {input("currency", "Currency", val(|l| l.currency.clone()), "text")}

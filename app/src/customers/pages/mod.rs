@@ -16,6 +16,7 @@ mod activation;
 mod catalog;
 mod orders;
 mod organization;
+mod products;
 mod queue;
 mod subscription;
 pub use activation::ActivatePage;
@@ -23,6 +24,7 @@ pub use catalog::CatalogPage;
 pub use orders::OrderPage;
 use organization::*;
 pub use organization::{MyOrganizationPage, StaffOrganizationPage};
+use products::ProductsSection;
 pub use queue::StaffQueuePage;
 use subscription::SubscriptionSection;
 

@@ -222,10 +222,18 @@ pub(super) fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl Int
                     <ActionForm action=acts.declare attr:class="stack" attr:novalidate=""><ReturnHere/>
                         <input type="hidden" name="organization_id" value=org_id/>
                         <FormError error=declare_error/>
-                        <TextField name="name" label="Server or service" error=field_of(declare_error, "name") required=true/>
-                        <TextField name="kind" label="Kind" error=field_of(declare_error, "kind") required=true/>
-                        <TextField name="quantity" label="Quantity" kind="number" error=field_of(declare_error, "quantity") required=true/>
-                        <TextField name="note" label="Note" error=field_of(declare_error, "note")/>
+                        <TextField name="name" id="declare-name" label="Server or service" error=field_of(declare_error, "name") required=true/>
+                        <TextField name="kind" id="declare-kind" label="Kind" error=field_of(declare_error, "kind") required=true/>
+                        <TextField name="quantity" id="declare-quantity" label="Quantity" kind="number" error=field_of(declare_error, "quantity") required=true/>
+                        <div class="field">
+                            <label for="declare-release">"Product and version it runs"</label>
+                            <select id="declare-release" name="release" aria-invalid=move || field_of(declare_error, "release").get().is_some().to_string()>
+                                <option value="">"Not known, or none of these"</option>
+                                {org.releases.iter().map(|(id, label)| view! { <option value=id.to_string()>{label.clone()}</option> }).collect_view()}
+                            </select>
+                            <FieldError message=field_of(declare_error, "release")/>
+                        </div>
+                        <TextField name="note" id="declare-note" label="Note" error=field_of(declare_error, "note")/>
                         <button type="submit" class="primary">"Send declaration"</button>
                     </ActionForm>
                 </details>
@@ -403,7 +411,7 @@ pub(super) fn ServerTable(
 ) -> impl IntoView {
     view! {
         <table class="table">
-            <thead><tr><th scope="col">"Organization"</th><th scope="col">"Server or service"</th><th scope="col">"Kind"</th><th scope="col">"Quantity"</th><th scope="col">"Note"</th><th scope="col">"Status"</th>{staff.then(|| view! { <th scope="col">"Decision"</th> })}</tr></thead>
+            <thead><tr><th scope="col">"Organization"</th><th scope="col">"Server or service"</th><th scope="col">"Kind"</th><th scope="col">"Runs"</th><th scope="col">"Quantity"</th><th scope="col">"Note"</th><th scope="col">"Status"</th>{staff.then(|| view! { <th scope="col">"Decision"</th> })}</tr></thead>
             <tbody>
                 {rows.into_iter().map(|s| {
                     let (accept, reject) = (format!("Accept {}", s.name), format!("Reject {}", s.name));
@@ -412,6 +420,7 @@ pub(super) fn ServerTable(
                         <td><a href=format!("/staff/organizations/{}", s.organization_id)>{s.organization.clone()}</a></td>
                         <th scope="row">{s.name.clone()}</th>
                         <td>{s.kind.clone()}</td>
+                        <td>{s.release.clone().unwrap_or_else(|| "—".into())}</td>
                         <td>{s.quantity}</td>
                         <td>{s.note.clone()}</td>
                         <td>{s.status.clone()}</td>

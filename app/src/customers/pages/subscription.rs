@@ -42,7 +42,7 @@ pub(super) fn SubscriptionSection(
                         <dl class="facts">
                             <dt>"Program and level"</dt><dd>{format!("{} {}", s.program, s.level)}</dd>
                             <dt>"Term"</dt><dd>{format!("{} to {} ({})", s.term_start, s.term_end, s.status)}</dd>
-                            <dt>"Technical Contacts"</dt><dd>{format!("{tech_count} of {}", s.max_technical_contacts)}</dd>
+                            <dt>"Technical Contacts"</dt><dd>{if s.open { format!("{tech_count} of {}", s.max_technical_contacts) } else { format!("{tech_count} (the subscription is closed: new ones go to staff for approval)") }}</dd>
                             <dt>"Servers included"</dt><dd>{s.included_servers}</dd>
                             <dt>"Payment"</dt><dd>{s.payment_method.clone()}{s.purchase_order.clone().map(|p| format!(", PO {p}"))}</dd>
                         </dl>
@@ -58,9 +58,10 @@ pub(super) fn SubscriptionSection(
                             </table>
                         })}
                         {manage.then(|| view! {
-                            <details>
+                            <details open=move || renew_error.get().is_some()>
                                 <summary>"Renew"</summary>
                                 <ActionForm action=renew attr:class="stack" attr:novalidate=""><ReturnHere/>
+                                    <FormError error=renew_error/>
                                     <input type="hidden" name="organization_id" value=org_id/>
                                     <p>{format!("A new term at the same level, from {}.", s.renew_from)}</p>
                                     <div class="field">
@@ -74,11 +75,12 @@ pub(super) fn SubscriptionSection(
                             </details>
                         })}
                         {(manage && s.open).then(|| view! {
-                            <details>
+                            <details open=move || cancel_error.get().is_some()>
                                 <summary>"Cancel subscription"</summary>
                                 <ActionForm action=cancel attr:class="stack" attr:novalidate=""><ReturnHere/>
+                                    <FormError error=cancel_error/>
                                     <input type="hidden" name="organization_id" value=org_id/>
-                                    <p>"Cancelling takes effect at once: the Support Portal closes for every contact, and the Main Contact is e-mailed the reason. Invoices stay in the Billing Portal."</p>
+                                    <p>"Cancelling takes effect at once and ends every open term, renewals entered for later included: the Support Portal closes for every contact, and the Main Contact is e-mailed the reason. Invoices stay in the Billing Portal."</p>
                                     <div class="field">
                                         <label for="cancel-reason">"Reason (sent to the Main Contact)"</label>
                                         <textarea id="cancel-reason" name="reason" rows="3" required=true

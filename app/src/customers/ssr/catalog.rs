@@ -15,6 +15,8 @@ pub async fn list_levels() -> Result<Vec<LevelView>, AppError> {
         .order_by_asc(sla_target::Column::Severity)
         .all(&state.db)
         .await?;
+    let coverage = super::products::coverage(&state.db).await?;
+    let products = super::products::product_views(&state.db).await?;
     Ok(levels
         .into_iter()
         .map(|l| LevelView {
@@ -47,6 +49,16 @@ pub async fn list_levels() -> Result<Vec<LevelView>, AppError> {
                     around_the_clock: t.around_the_clock,
                 })
                 .collect(),
+            products: coverage
+                .iter()
+                .filter(|(lv, _)| *lv == l.id)
+                .map(|(_, p)| *p)
+                .collect(),
+            product_names: products
+                .iter()
+                .filter(|p| coverage.contains(&(l.id, p.id)))
+                .map(|p| p.name.clone())
+                .collect(),
             name: l.name,
             max_technical_contacts: l.max_technical_contacts,
             included_servers: l.included_servers,
@@ -75,6 +87,7 @@ pub async fn load_catalog() -> Result<Catalog, AppError> {
     Ok(Catalog {
         programs,
         levels: list_levels().await?,
+        products: super::products::product_views(&state.db).await?,
         can_edit: authz::actor_allows(&actor, Capability::CatalogManage),
     })
 }
@@ -337,6 +350,7 @@ pub async fn save_level(f: LevelForm) -> Result<i32, AppError> {
             );
         }
     }
+    let covered = super::products::chosen_products(&state.db, &f.products, &mut p).await?;
     p.into_result()?;
 
     let txn = crate::core::db::begin_write(&state.db).await?;
@@ -388,7 +402,10 @@ pub async fn save_level(f: LevelForm) -> Result<i32, AppError> {
         .insert(&txn)
         .await?;
     }
-    audit::Entry::new(Action::CatalogLevelSaved, Target::Level(saved.id)).by(actor.user_id).before(before).after(Some(json!({"name": saved.name, "max_technical_contacts": saved.max_technical_contacts, "price_minor": saved.price_minor}).to_string())).from(client_addr()).record(&txn).await?;
+    if f.products_listed.is_some() {
+        super::products::store_coverage(&txn, saved.id, &covered).await?;
+    }
+    audit::Entry::new(Action::CatalogLevelSaved, Target::Level(saved.id)).by(actor.user_id).before(before).after(Some(json!({"name": saved.name, "max_technical_contacts": saved.max_technical_contacts, "price_minor": saved.price_minor, "products": covered}).to_string())).from(client_addr()).record(&txn).await?;
     txn.commit().await?;
     crate::core::web::redirect_back_with("saved=level");
     Ok(saved.id)

@@ -33,6 +33,7 @@ mod catalog;
 mod contacts;
 mod orders;
 mod organization_page;
+pub mod products;
 mod servers;
 pub mod subscriptions;
 pub use activation::activate_account;

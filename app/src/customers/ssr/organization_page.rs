@@ -38,9 +38,28 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
         .filter(covered_server::Column::OrganizationId.eq(org_id))
         .order_by_desc(covered_server::Column::Id)
         .all(&state.db)
-        .await?
+        .await?;
+    let labels = crate::core::catalog::labels(
+        &state.db,
+        servers.iter().filter_map(|s| s.product_version_id),
+    )
+    .await?;
+    let servers = servers
         .into_iter()
-        .map(|s| server_view(s, &org.name))
+        .map(|s| server_view(s, &org.name, &labels))
+        .collect();
+    let covered = entitlements::of_organization(
+        &state.db,
+        org_id,
+        Utc::now().date_naive(),
+        state.settings.subscription_grace_days,
+    )
+    .await?
+    .products;
+    let releases = crate::core::catalog::releases(&state.db, &covered)
+        .await?
+        .iter()
+        .map(|r| (r.id, r.label()))
         .collect();
     let audit = if is_staff {
         let events = audit_event::Entity::find()
@@ -84,6 +103,7 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
         can_share_tickets: authz::actor_allows(&actor, Capability::TicketSharing),
         can_bill: authz::actor_allows(&actor, Capability::Documents),
         can_manage_subscription: authz::actor_allows(&actor, Capability::Subscriptions),
+        releases,
         can_declare_servers: by_main
             || manager.is_some() && authz::actor_allows(&actor, Capability::ServerDeclarations),
         viewer_is_staff: is_staff,
@@ -143,8 +163,13 @@ pub(super) fn request_view(r: contact_request::Model, org: &str) -> ContactReque
     }
 }
 
-pub(super) fn server_view(s: covered_server::Model, org: &str) -> ServerDeclarationView {
+pub(super) fn server_view(
+    s: covered_server::Model,
+    org: &str,
+    labels: &std::collections::HashMap<i32, String>,
+) -> ServerDeclarationView {
     ServerDeclarationView {
+        release: s.product_version_id.and_then(|id| labels.get(&id).cloned()),
         id: s.id,
         organization_id: s.organization_id,
         organization: org.to_string(),
@@ -166,14 +191,21 @@ async fn subscription_view(
     let terms = subscription::Entity::find()
         .filter(subscription::Column::OrganizationId.eq(org_id))
         .order_by_desc(subscription::Column::TermEnd)
+        .order_by_desc(subscription::Column::Id)
         .all(&state.db)
         .await?;
-    let Some(s) = terms.first().cloned() else {
-        return Ok(None);
-    };
     let today = Utc::now().date_naive();
     let grace = state.settings.subscription_grace_days;
     let standing = entitlements::of_organization(&state.db, org_id, today, grace).await?;
+    // The facts of the term that decides today (else the latest).
+    let Some(s) = terms
+        .iter()
+        .find(|t| Some(t.id) == standing.subscription_id)
+        .or(terms.first())
+        .cloned()
+    else {
+        return Ok(None);
+    };
     let l = level::Entity::find_by_id(s.level_id)
         .one(&state.db)
         .await?
@@ -193,8 +225,10 @@ async fn subscription_view(
         term_start: day(s.term_start),
         term_end: day(s.term_end),
         status: s.status.label().to_string(),
-        max_technical_contacts: l.max_technical_contacts,
-        included_servers: l.included_servers,
+        // What it allows today: nothing once closed (adding a Technical
+        // Contact then goes to staff for a decision).
+        max_technical_contacts: standing.max_technical_contacts,
+        included_servers: standing.included_servers,
         purchase_order: s.purchase_order,
         payment_method: PaymentMethod::parse(&s.payment_method)
             .map_or(s.payment_method, |m| m.label().to_string()),

@@ -1,6 +1,8 @@
 //! Covered servers, ticket sharing, and the staff queue of pending decisions.
 
 use super::*;
+use crate::core::catalog::releases;
+use crate::core::entitlements;
 
 pub async fn declare_servers(
     requested_org: Option<i32>,
@@ -8,6 +10,7 @@ pub async fn declare_servers(
     kind: String,
     quantity: String,
     note: String,
+    release: String,
 ) -> Result<(), AppError> {
     let actor = require_actor()?;
     let org_id = target_org(&actor, requested_org)?;
@@ -33,6 +36,33 @@ pub async fn declare_servers(
     let note = p
         .check("note", validate::optional_text("note", &note, 2000))
         .flatten();
+    let release = match release.trim() {
+        "" => None,
+        id => {
+            let covered = entitlements::of_organization(
+                &state.db,
+                org_id,
+                Utc::now().date_naive(),
+                state.settings.subscription_grace_days,
+            )
+            .await?
+            .products;
+            let found = match id.parse::<i32>() {
+                Ok(id) => releases(&state.db, &covered)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.id == id),
+                Err(_) => None,
+            };
+            if found.is_none() {
+                p.add(
+                    "release",
+                    "Choose the product and version from the list (those the subscription covers).",
+                );
+            }
+            found
+        }
+    };
     p.into_result()?;
     let status = if manager == Manager::Staff {
         "accepted"
@@ -46,6 +76,7 @@ pub async fn declare_servers(
         kind: Set(kind.unwrap_or_default()),
         quantity: Set(quantity.unwrap_or(1) as i32),
         note: Set(note.unwrap_or_default()),
+        product_version_id: Set(release.as_ref().map(|r| r.id)),
         status: Set(status.into()),
         requested_by: Set(Some(actor.user_id)),
         decided_by: Set((manager == Manager::Staff).then_some(actor.user_id)),
@@ -59,7 +90,7 @@ pub async fn declare_servers(
         .by(actor.user_id)
         .org(org_id)
         .after(Some(
-            json!({"name": s.name, "kind": s.kind, "quantity": s.quantity, "status": s.status})
+            json!({"name": s.name, "kind": s.kind, "quantity": s.quantity, "status": s.status, "release": release.map(|r| r.label())})
                 .to_string(),
         ))
         .from(client_addr())
@@ -198,15 +229,21 @@ pub async fn load_staff_queue() -> Result<StaffQueue, AppError> {
             request_view(r, &n)
         })
         .collect();
-    let server_declarations = covered_server::Entity::find()
+    let pending = covered_server::Entity::find()
         .filter(covered_server::Column::Status.eq("pending"))
         .order_by_asc(covered_server::Column::Id)
         .all(&state.db)
-        .await?
+        .await?;
+    let labels = crate::core::catalog::labels(
+        &state.db,
+        pending.iter().filter_map(|s| s.product_version_id),
+    )
+    .await?;
+    let server_declarations = pending
         .into_iter()
         .map(|s| {
             let n = org_name(s.organization_id);
-            server_view(s, &n)
+            server_view(s, &n, &labels)
         })
         .collect();
     Ok(StaffQueue {

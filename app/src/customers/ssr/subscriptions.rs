@@ -28,10 +28,11 @@ const LONGEST_TERM_DAYS: i64 = 5 * 366;
 pub async fn renew(ctx: &Ctx, org_id: i32, term_end: &str) -> Result<i32, AppError> {
     authz::require(&ctx.actor, Capability::Subscriptions)?;
     let state = &ctx.state;
-    let org = org_by_id(&state.db, org_id).await?;
+    let txn = crate::core::db::begin_write(&state.db).await?;
+    let org = locked_org(&txn, org_id).await?;
     let terms = subscription::Entity::find()
         .filter(subscription::Column::OrganizationId.eq(org_id))
-        .all(&state.db)
+        .all(&txn)
         .await?;
     let last = terms
         .iter()
@@ -59,10 +60,9 @@ pub async fn renew(ctx: &Ctx, org_id: i32, term_end: &str) -> Result<i32, AppErr
         ));
     }
     let lvl = level::Entity::find_by_id(last.level_id)
-        .one(&state.db)
+        .one(&txn)
         .await?
         .ok_or(AppError::Internal)?;
-    let txn = crate::core::db::begin_write(&state.db).await?;
     let term = subscription::ActiveModel {
         organization_id: Set(org.id),
         level_id: Set(last.level_id),
@@ -110,11 +110,10 @@ pub(super) fn renewal_start(terms: &[subscription::Model], today: NaiveDate) -> 
 pub async fn cancel(ctx: &Ctx, org_id: i32, reason: &str, confirmed: bool) -> Result<(), AppError> {
     authz::require(&ctx.actor, Capability::Subscriptions)?;
     let state = &ctx.state;
-    let org = org_by_id(&state.db, org_id).await?;
     let mut p = Problems::default();
     let reason = p.check(
         "reason",
-        validate::required("reason for cancelling", reason, 500),
+        validate::required_text("reason for cancelling", reason, 500),
     );
     if !confirmed {
         p.add(
@@ -125,27 +124,43 @@ pub async fn cancel(ctx: &Ctx, org_id: i32, reason: &str, confirmed: bool) -> Re
     p.into_result()?;
     let reason = reason.unwrap_or_default();
     let txn = crate::core::db::begin_write(&state.db).await?;
-    let open = subscription::Entity::find()
+    // Two cancels (or a cancel and the scheduler) queue here.
+    let org = locked_org(&txn, org_id).await?;
+    // Open terms, and renewals entered for later; a term past its grace
+    // period is closed already (the scheduler records it).
+    let today = Utc::now().date_naive();
+    let grace = state.settings.subscription_grace_days;
+    let open: Vec<subscription::Model> = subscription::Entity::find()
         .filter(subscription::Column::OrganizationId.eq(org_id))
         .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
         .all(&txn)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|t| closes_on(t.term_end, grace) >= today)
+        .collect();
     if open.is_empty() {
         return Err(AppError::invalid(
             "reason",
             "This organization has no open subscription to cancel.",
         ));
     }
-    subscription::Entity::update_many()
-        .col_expr(
-            subscription::Column::Status,
-            Expr::value(SubscriptionStatus::Cancelled),
-        )
-        .filter(subscription::Column::OrganizationId.eq(org_id))
-        .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
-        .exec(&txn)
-        .await?;
     for t in &open {
+        let r = subscription::Entity::update_many()
+            .col_expr(
+                subscription::Column::Status,
+                Expr::value(SubscriptionStatus::Cancelled),
+            )
+            .filter(subscription::Column::Id.eq(t.id))
+            .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
+            .exec(&txn)
+            .await?;
+        if r.rows_affected != 1 {
+            // Changed since it was read: decide again on a fresh page.
+            return Err(AppError::invalid(
+                "reason",
+                "The subscription changed meanwhile; reload the page and try again.",
+            ));
+        }
         audit::Entry::new(Action::SubscriptionCancelled, Target::Subscription(t.id))
             .by(ctx.actor.user_id)
             .org(org_id)
@@ -248,17 +263,38 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> Result<usize, AppError
             .await?;
         for t in &due {
             let txn = crate::core::db::begin_write(&state.db).await?;
-            if claim(&txn, t.id, kind).await? && !renewed(&txn, t).await? {
+            // After any cancel in flight (it holds the same lock): still open?
+            locked_org(&txn, t.organization_id).await?;
+            let still = subscription::Entity::find_by_id(t.id)
+                .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
+                .one(&txn)
+                .await?
+                .is_some();
+            // Claimed even when a renewal makes it moot, so the term leaves the list.
+            if still && claim(&txn, t.id, kind).await? && !renewed(&txn, t).await? {
                 end_notice(&txn, state, t, kind, today).await?;
+                touched += 1;
             }
             txn.commit().await?;
-            touched += 1;
         }
     }
     if !ended.is_empty() {
         publish(state, Change::AccessChanged).await;
     }
     Ok(touched)
+}
+
+/// The organization, locked until the transaction ends (PostgreSQL row
+/// lock; SQLite's IMMEDIATE transaction already serialises writers).
+async fn locked_org(
+    txn: &DatabaseTransaction,
+    org_id: i32,
+) -> Result<organization::Model, AppError> {
+    organization::Entity::find_by_id(org_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Records that notice `kind` of term `id` is sent; false when it already was.
@@ -314,12 +350,16 @@ async fn end_notice(
                 org.name
             ),
             format!(
-                "The subscription of {org} ends on {end}, in {days} days. To keep the Support Portal and\n\
+                "The subscription of {org} ends on {end}, {when}. To keep the Support Portal and\n\
                  everything your subscription opens, renew it before then: reply to this e-mail or contact\n\
                  your account manager. Your invoices are in the Billing Portal: {base}/billing",
                 org = org.name,
                 end = day(t.term_end),
-                days = (t.term_end - today).num_days(),
+                when = match (t.term_end - today).num_days() {
+                    0 => "today".to_string(),
+                    1 => "tomorrow".to_string(),
+                    n => format!("in {n} days"),
+                },
             ),
         ),
         EndNotice::Ended => (

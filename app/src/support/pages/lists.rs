@@ -179,6 +179,7 @@ pub fn NewTicketPage() -> impl IntoView {
     let error = last_error(open);
     let f = move |name: &str| field_of(error, name.to_string());
     let servers = Resource::new(|| (), |_| ticket_servers());
+    let releases = Resource::new(|| (), |_| ticket_releases());
     view! {
         <Title text="Open a ticket"/>
         <h1>"Open a ticket"</h1>
@@ -199,9 +200,24 @@ pub fn NewTicketPage() -> impl IntoView {
                 }).collect_view()}
                 <FieldError message=f("severity")/>
             </fieldset>
-            <div class="row">
-                <TextField name="ticket[product]" label="Product" error=f("product")/>
-                <TextField name="ticket[version]" label="Version" error=f("version")/>
+            <div class="field">
+                <label for="t-release">"Product and version"</label>
+                <Suspense fallback=|| view! { <p class="muted">"Loading your products…"</p> }>
+                    {move || Suspend::new(async move {
+                        match releases.await {
+                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                            Ok(list) => view! {
+                                <select id="t-release" name="ticket[release]" aria-describedby="t-release-hint"
+                                    aria-invalid=move || f("release").get().is_some().to_string()>
+                                    <option value="">"Not about one product"</option>
+                                    {list.into_iter().map(|(id, label)| view! { <option value=id.to_string()>{label}</option> }).collect_view()}
+                                </select>
+                            }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <p id="t-release-hint" class="hint">"The products your subscription covers."</p>
+                <FieldError message=f("release")/>
             </div>
             <fieldset>
                 <legend>"Affected servers"</legend>

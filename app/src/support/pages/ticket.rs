@@ -47,7 +47,7 @@ pub fn TicketPage() -> impl IntoView {
                                 <dt>"Organization"</dt><dd>{t.organization.clone()}</dd>
                                 <dt>"Requester"</dt><dd>{t.requester.clone()}</dd>
                                 <dt>"Severity"</dt><dd>{severity_text(t.severity)}</dd>
-                                <dt>"Product"</dt><dd>{format!("{} {}", t.product, t.version)}</dd>
+                                {(!t.product.is_empty()).then(|| view! { <dt>"Product"</dt><dd>{format!("{} {}", t.product, t.version)}</dd> })}
                                 <dt>"Affected servers"</dt><dd>{if t.servers.is_empty() { "—".to_string() } else { t.servers.join(", ") }}</dd>
                                 <dt>"Assignee"</dt><dd>{t.assignee.clone().unwrap_or_else(|| "Not assigned yet".into())}</dd>
                                 <dt>"Opened"</dt><dd>{t.created_at.clone()}</dd>

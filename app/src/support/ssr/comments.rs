@@ -261,15 +261,17 @@ pub(super) async fn record_comment(
     // Notifications: public staff replies to the requester and followers;
     // customer replies to the assignee. Internal notes to nobody.
     // A closed subscription closes its ticket mail too.
-    let entitled = crate::core::entitlements::of_organization(
-        &txn,
-        t.organization_id,
-        now.date_naive(),
-        state.settings.subscription_grace_days,
-    )
-    .await?
-    .support();
-    if staff && !internal && entitled {
+    let entitled = staff
+        && !internal
+        && crate::core::entitlements::of_organization(
+            &txn,
+            t.organization_id,
+            now.date_naive(),
+            state.settings.subscription_grace_days,
+        )
+        .await?
+        .support();
+    if entitled {
         let mut ids: Vec<i32> = ticket_follower::Entity::find()
             .filter(ticket_follower::Column::TicketId.eq(t.id))
             .all(&txn)

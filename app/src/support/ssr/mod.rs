@@ -39,7 +39,7 @@ mod sweep;
 use clocks::*;
 pub use comments::{add_comment, post_attachment, post_comment, StoredFile};
 use opening::*;
-pub use opening::{open_ticket, open_ticket_as, ticket_servers};
+pub use opening::{open_ticket, open_ticket_as, ticket_releases, ticket_servers};
 pub use reading::{
     comment_tail, comments_after, comments_after_except, list_tickets, live_snapshot, load_ticket,
 };

@@ -1,6 +1,7 @@
 //! Opening a ticket, from the portal or from mail, and the update mails ticket changes send.
 
 use super::*;
+use crate::core::catalog::releases;
 
 pub(super) fn token() -> String {
     use rand::RngCore as _;
@@ -53,6 +54,20 @@ pub async fn ticket_servers() -> Result<Vec<(i32, String)>, AppError> {
         .collect())
 }
 
+pub async fn ticket_releases() -> Result<Vec<(i32, String)>, AppError> {
+    let actor = require_actor()?;
+    let state = app_state()?;
+    let me = actor.customer().ok_or(AppError::Forbidden)?;
+    if !actor.can_use_support() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(releases(&state.db, &me.entitlements.products)
+        .await?
+        .iter()
+        .map(|r| (r.id, r.label()))
+        .collect())
+}
+
 pub async fn open_ticket(f: TicketForm) -> Result<i32, AppError> {
     let actor = require_actor()?;
     let state = app_state()?;
@@ -81,8 +96,22 @@ pub async fn open_ticket_as(
         validate::required_text("description", &f.description, 50_000),
     );
     let severity = p.check("severity", severity_of(&f.severity));
-    let product = p.check("product", validate::optional("product", &f.product, 120));
-    let version = p.check("version", validate::optional("version", &f.version, 60));
+    // The release comes from the products the organization's level covers.
+    let release = match f.release.trim() {
+        "" => Ok(None),
+        id => {
+            let offered = releases(&state.db, &me.entitlements.products).await?;
+            id.parse::<i32>()
+                .ok()
+                .and_then(|id| offered.into_iter().find(|r| r.id == id))
+                .map(Some)
+                .ok_or_else(|| {
+                    "Choose the product and version from the list (those your subscription covers)."
+                        .to_string()
+                })
+        }
+    };
+    let release = p.check("release", release);
     // Affected servers come from the requester's own organization's inventory.
     let mut servers = f.servers.clone();
     servers.sort_unstable();
@@ -101,8 +130,8 @@ pub async fn open_ticket_as(
         },
     );
     p.into_result()?;
-    let (Some(subject), Some(description), Some(severity), Some(product), Some(version)) =
-        (subject, description, severity, product, version)
+    let (Some(subject), Some(description), Some(severity), Some(release)) =
+        (subject, description, severity, release)
     else {
         return Err(AppError::Internal);
     };
@@ -114,8 +143,15 @@ pub async fn open_ticket_as(
         subject: Set(subject),
         description: Set(description),
         severity: Set(severity),
-        product: Set(product.unwrap_or_default()),
-        version: Set(version.unwrap_or_default()),
+        product: Set(release
+            .as_ref()
+            .map(|r| r.product.clone())
+            .unwrap_or_default()),
+        version: Set(release
+            .as_ref()
+            .map(|r| r.version.clone())
+            .unwrap_or_default()),
+        product_version_id: Set(release.as_ref().map(|r| r.id)),
         status: Set("new".into()),
         assignee_user_id: Set(None),
         token: Set(token()),
