@@ -58,3 +58,39 @@ test('order validation shows what to fix, field by field', async ({ page }) => {
   // The form is an island: a refused order keeps what was typed.
   await expect(page.getByLabel('Main Contact email')).toHaveValue('not-an-email');
 });
+
+test('staff cancel a subscription only after confirming, then renew it @nojs', async ({ page }, testInfo) => {
+  const tag = testInfo.project.name.replace(/[^a-z]/g, '');
+  const org = `Pied Piper ${tag}`;
+  await signIn(page, 'billing@example.com');
+  await expect(page).toHaveURL(/\/staff$/);
+  await processOrder(page, { org, mainName: 'Jared Main', mainEmail: `jared.${tag}@piedpiper.example` });
+  const subscription = page.getByRole('region', { name: 'Subscription' });
+  await expect(subscription.getByRole('note')).toHaveText('Active until 2027-12-31.');
+
+  // Without the confirmation nothing changes, and the refusal shows beside the box.
+  await subscription.getByText('Cancel subscription', { exact: true }).first().click();
+  await page.getByLabel('Reason (sent to the Main Contact)').fill('Moved to another vendor');
+  await page.getByRole('button', { name: 'Cancel subscription' }).click();
+  await expect(page.getByText('Tick the box to confirm')).toBeVisible();
+  await expect(subscription.getByRole('note')).toHaveText('Active until 2027-12-31.');
+
+  await page.getByLabel('Reason (sent to the Main Contact)').fill('Moved to another vendor');
+  await page.getByLabel('I understand: close the subscription now and e-mail the Main Contact').check();
+  await page.getByRole('button', { name: 'Cancel subscription' }).click();
+  await expect(page.getByRole('status')).toContainText('Subscription cancelled');
+  await expect(subscription.getByRole('note')).toContainText('Cancelled');
+  const mail = await mailTo(`jared.${tag}@piedpiper.example`, 'cancelled');
+  expect(mail.body).toContain('Moved to another vendor');
+
+  // A renewal starts today (the cancelled term no longer counts) and opens it again.
+  await subscription.getByText('Renew', { exact: true }).click();
+  await page.getByLabel('New term ends on').fill('2020-01-01');
+  await page.getByRole('button', { name: 'Renew subscription' }).click();
+  await expect(page.getByText('its end must come after that')).toBeVisible();
+  await page.getByLabel('New term ends on').fill('2031-06-30');
+  await page.getByRole('button', { name: 'Renew subscription' }).click();
+  await expect(page.getByRole('status')).toContainText('Subscription renewed');
+  await expect(subscription.getByRole('note')).toHaveText('Active until 2031-06-30.');
+  await expect(subscription.getByRole('table', { name: 'All terms' })).toContainText('Cancelled');
+});
