@@ -34,6 +34,7 @@ db_tests!(
     admins_see_how_many_live_pages_the_server_holds,
     a_page_far_behind_gets_everything_it_missed_once,
     a_comment_that_commits_after_a_newer_one_still_reaches_the_page,
+    open_pages_close_at_once_when_access_ends,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -2293,4 +2294,58 @@ async fn admins_see_how_many_live_pages_the_server_holds(srv: &TestServer) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(left, 0, "the closed page's stream ended");
+}
+
+/// A change to the ticket reuses each page's last access decision; what
+/// ends access tells every page at once (well before the periodic check):
+/// signing out, and the subscription being cancelled.
+async fn open_pages_close_at_once_when_access_ends(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let other_tab = srv.sign_in("tech1@acme.example").await;
+    let agent = srv.sign_in("agent@example.com").await;
+    let t = open(srv, &tech1, "Access ends", "3").await;
+    let mut signed_out = Stream::open(srv, Some(&tech1), t, None).await.unwrap();
+    let mut cancelled = Stream::open(srv, Some(&other_tab), t, None).await.unwrap();
+    let mut staff = Stream::open(srv, Some(&agent), t, None).await.unwrap();
+    assert_eq!(
+        comment(srv, &agent, t, "STILL-HERE", &[]).await.status(),
+        200
+    );
+    for s in [&mut signed_out, &mut cancelled, &mut staff] {
+        let ev = s.next_comment().await.expect("the comment");
+        assert!(ev.data.contains("STILL-HERE"), "{ev:?}");
+    }
+
+    let res = srv.call("sign_out", Some(&tech1), &[]).await;
+    assert_eq!(res.status(), 200);
+    let end = signed_out.next_comment().await.expect("end event");
+    assert_eq!(end.kind, "end");
+    assert!(
+        signed_out.next(Duration::from_secs(2)).await.is_none(),
+        "closed"
+    );
+
+    let clerk = srv.sign_in("billing@example.com").await;
+    let acme = org_id(srv, "Acme Corp").await.to_string();
+    let res = srv
+        .call(
+            "cancel_subscription",
+            Some(&clerk),
+            &[
+                ("organization_id", &acme),
+                ("reason", "Unpaid"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let end = cancelled.next_comment().await.expect("end event");
+    assert_eq!(end.kind, "end");
+    // Staff pages stay open and keep getting the ticket's changes.
+    assert_eq!(
+        comment(srv, &agent, t, "STAFF-STILL", &[]).await.status(),
+        200
+    );
+    let ev = staff.next_comment().await.expect("staff still live");
+    assert!(ev.data.contains("STAFF-STILL"), "{ev:?}");
 }

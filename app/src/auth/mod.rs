@@ -226,6 +226,8 @@ mod handlers {
                 .from(client_addr())
                 .record(&state.db)
                 .await?;
+            // Its open live pages close now.
+            crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
         }
         send_cookie(&session::clear_cookie(&state.settings));
         if crate::core::web::is_plain_form_post(&parts) {
@@ -296,6 +298,7 @@ mod handlers {
         // Every session of this person ends, this one included; this browser
         // gets a fresh one so the person stays signed in here.
         session::end_all_for_user(&state.db, actor.user_id).await?;
+        crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
         let token = session::create(
             &state.db,
             &state.settings,

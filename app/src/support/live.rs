@@ -235,20 +235,27 @@ impl Live {
     }
 
     /// Queues what changed since the last look; `false` when access has ended.
-    async fn refresh(&mut self) -> bool {
-        // Access is this viewer's own, checked every time; only what every
-        // page of the ticket is shown alike is shared.
-        match check(&self.state, &self.token, self.id).await {
-            Ok(staff) => self.staff = staff,
-            Err(AppError::Unauthenticated | AppError::Forbidden | AppError::NotFound) => {
-                self.pending
-                    .push_back(message(&LiveEvent::End("access ended".into())));
-                return false;
-            }
-            // A passing database hiccup: keep the socket, look again next time.
-            Err(e) => {
-                tracing::warn!(error = %e, "live access check failed; retrying later");
-                return true;
+    /// `check_access`: decide this viewer's access again first. A change to
+    /// the ticket alone reuses the last decision; everything that changes
+    /// access (sign-out, password, contacts, sharing, subscriptions)
+    /// publishes `AccessChanged`, and [`RECHECK`] catches the rest (a
+    /// session timing out) within seconds.
+    async fn refresh(&mut self, check_access: bool) -> bool {
+        // Access is this viewer's own; only what every page of the ticket is
+        // shown alike is shared.
+        if check_access {
+            match check(&self.state, &self.token, self.id).await {
+                Ok(staff) => self.staff = staff,
+                Err(AppError::Unauthenticated | AppError::Forbidden | AppError::NotFound) => {
+                    self.pending
+                        .push_back(message(&LiveEvent::End("access ended".into())));
+                    return false;
+                }
+                // A passing database hiccup: keep the socket, look again next time.
+                Err(e) => {
+                    tracing::warn!(error = %e, "live access check failed; retrying later");
+                    return true;
+                }
             }
         }
         let state = self.state.clone();
@@ -301,8 +308,10 @@ impl Live {
 
 /// What woke an idle socket.
 enum Wake {
-    /// Something this page may show changed (or may have: look anyway).
+    /// The ticket changed: look, with the access decided last.
     Look,
+    /// Access may have changed (or a change was missed): decide it again, then look.
+    Check,
     /// The periodic access check, with a ping.
     Recheck,
     /// The page sent something that needs no answer (a pong).
@@ -317,7 +326,7 @@ enum Wake {
 /// four small waits; a refresh (queries, rendering) is boxed so its larger
 /// state lives only while it runs.
 async fn run(mut socket: WebSocket, mut live: Live) {
-    live.ended = !Box::pin(live.refresh()).await;
+    live.ended = !Box::pin(live.refresh(true)).await;
     let mut heard = Instant::now();
     loop {
         while let Some(text) = live.pending.pop_front() {
@@ -332,11 +341,12 @@ async fn run(mut socket: WebSocket, mut live: Live) {
         let wake = tokio::select! {
             r = live.rx.recv() => match r {
                 Ok(Change::Ticket(id)) if id == live.id => Wake::Look,
-                // Every socket re-checks its access.
-                Ok(Change::AccessChanged) => Wake::Look,
+                // Every socket decides its access again.
+                Ok(Change::AccessChanged) => Wake::Check,
                 Ok(_) => Wake::Nothing,
-                // Fell behind: look anyway, nothing is lost (we query by id).
-                Err(broadcast::error::RecvError::Lagged(_)) => Wake::Look,
+                // Fell behind (an access change may be among what it missed):
+                // check and look, nothing is lost (we query by id).
+                Err(broadcast::error::RecvError::Lagged(_)) => Wake::Check,
                 Err(broadcast::error::RecvError::Closed) => Wake::Shutdown,
             },
             _ = live.recheck.tick() => Wake::Recheck,
@@ -363,9 +373,10 @@ async fn run(mut socket: WebSocket, mut live: Live) {
                 {
                     return;
                 }
-                live.ended = !Box::pin(live.refresh()).await;
+                live.ended = !Box::pin(live.refresh(true)).await;
             }
-            Wake::Look => live.ended = !Box::pin(live.refresh()).await,
+            Wake::Check => live.ended = !Box::pin(live.refresh(true)).await,
+            Wake::Look => live.ended = !Box::pin(live.refresh(false)).await,
         }
     }
 }

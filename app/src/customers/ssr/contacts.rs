@@ -81,6 +81,8 @@ pub async fn update_contact(
         .record(&txn)
         .await?;
     txn.commit().await?;
+    // Who may open which ticket can change with a contact's roles.
+    crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
     Ok(())
 }
 
@@ -219,6 +221,8 @@ pub async fn add_contact(
         .record(&txn)
         .await?;
     txn.commit().await?;
+    // Who may open which ticket can change with a contact's roles.
+    crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
     crate::core::web::redirect_back_with("added=added");
     Ok(AddOutcome::Added)
 }
@@ -318,6 +322,8 @@ pub async fn remove_administrative_role(contact_id: i32) -> Result<(), AppError>
         .record(&txn)
         .await?;
     txn.commit().await?;
+    // Who may open which ticket can change with a contact's roles.
+    crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
     Ok(())
 }
 
@@ -421,6 +427,8 @@ pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
         .record(&txn)
         .await?;
     txn.commit().await?;
+    // Who may open which ticket can change with a contact's roles.
+    crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
     Ok(())
 }
 
@@ -570,5 +578,7 @@ pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<()
     .record(&txn)
     .await?;
     txn.commit().await?;
+    // Who may open which ticket can change with a contact's roles.
+    crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
     Ok(())
 }

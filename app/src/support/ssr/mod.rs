@@ -32,6 +32,7 @@ use entity::Severity;
 mod clocks;
 mod comments;
 mod opening;
+mod policy;
 mod reading;
 mod replies;
 mod staffing;
@@ -40,6 +41,7 @@ use clocks::*;
 pub use comments::{add_comment, post_attachment, post_comment, StoredFile};
 use opening::*;
 pub use opening::{open_ticket, open_ticket_as, ticket_releases, ticket_servers};
+pub use policy::{scope, visible, Access};
 pub use reading::{
     comment_tail, comments_after, comments_after_except, list_tickets, live_snapshot, load_ticket,
 };
@@ -64,54 +66,6 @@ fn minutes_text(m: i32) -> String {
         m if m % 1440 == 0 => format!("{} d", m / 1440),
         m if m % 60 == 0 => format!("{} h", m / 60),
         m => format!("{m} min"),
-    }
-}
-
-// ---- who may see a ticket -------------------------------------------------------
-
-/// Loads ticket `id` if `actor` may see it. Returns it and whether the actor is staff.
-pub async fn visible<C: ConnectionTrait>(
-    db: &C,
-    actor: &Actor,
-    id: i32,
-) -> Result<(ticket::Model, bool), AppError> {
-    match &actor.role {
-        ActorRole::Staff(r) if !authz::allows(*r, Capability::TicketsWork) => {
-            Err(AppError::Forbidden)
-        }
-        ActorRole::Staff(_) => Ok((
-            ticket::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .ok_or(AppError::NotFound)?,
-            true,
-        )),
-        ActorRole::Customer(c) => {
-            if !actor.can_use_support() {
-                return Err(AppError::Forbidden);
-            }
-            let t = ticket::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .filter(|t| t.organization_id == c.organization_id)
-                .ok_or(AppError::NotFound)?;
-            if t.requester_contact_id == c.contact_id {
-                return Ok((t, false));
-            }
-            let shared = organization::Entity::find_by_id(c.organization_id)
-                .one(db)
-                .await?
-                .is_some_and(|o| o.shared_tickets);
-            let follows = ticket_follower::Entity::find_by_id((t.id, c.contact_id))
-                .one(db)
-                .await?
-                .is_some();
-            if shared || follows {
-                Ok((t, false))
-            } else {
-                Err(AppError::NotFound)
-            }
-        }
     }
 }
 

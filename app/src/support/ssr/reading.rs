@@ -138,38 +138,10 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
     let actor = require_actor()?;
     let state = app_state()?;
     let db = &state.db;
-    let mut q = ticket::Entity::find();
-    let staff = match &actor.role {
-        ActorRole::Staff(r) if !authz::allows(*r, Capability::TicketsWork) => {
-            return Err(AppError::Forbidden)
-        }
-        ActorRole::Staff(_) => true,
-        ActorRole::Customer(c) => {
-            if !actor.can_use_support() {
-                return Err(AppError::Forbidden);
-            }
-            q = q.filter(ticket::Column::OrganizationId.eq(c.organization_id));
-            let shared = organization::Entity::find_by_id(c.organization_id)
-                .one(db)
-                .await?
-                .is_some_and(|o| o.shared_tickets);
-            if !shared {
-                let followed: Vec<i32> = ticket_follower::Entity::find()
-                    .filter(ticket_follower::Column::ContactId.eq(c.contact_id))
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(|f| f.ticket_id)
-                    .collect();
-                q = q.filter(
-                    sea_orm::Condition::any()
-                        .add(ticket::Column::RequesterContactId.eq(c.contact_id))
-                        .add(ticket::Column::Id.is_in(followed)),
-                );
-            }
-            false
-        }
-    };
+    // One condition for what this viewer may see (the same as single loads).
+    let (scope, access) = scope(db, &actor).await?;
+    let mut q = ticket::Entity::find().filter(scope);
+    let staff = access.is_staff();
     let open_only = |q: sea_orm::Select<ticket::Entity>| {
         q.filter(ticket::Column::Status.is_not_in(["solved", "closed"]))
     };

@@ -1,0 +1,82 @@
+//! Who may see which tickets, written once: [`scope`] is the condition on
+//! `tickets` that lists, counts and single loads all apply, so a page, a
+//! live socket, an attachment and a mail reply can never disagree.
+
+use sea_orm::sea_query::Query;
+use sea_orm::Condition;
+
+use super::*;
+
+/// How the actor sees the tickets in its scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Staff whose role works tickets: every ticket, internal notes included.
+    Staff,
+    /// A customer with Support Portal access: their organization's tickets
+    /// they requested or follow (all of them when it shares tickets).
+    Customer,
+}
+
+impl Access {
+    pub fn is_staff(self) -> bool {
+        self == Access::Staff
+    }
+}
+
+/// The tickets `actor` may see, as a condition on `tickets`. Staff without
+/// the ticket capability, and customers without the Support Portal, are
+/// refused (403).
+pub async fn scope<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+) -> Result<(Condition, Access), AppError> {
+    match &actor.role {
+        ActorRole::Staff(r) if !authz::allows(*r, Capability::TicketsWork) => {
+            Err(AppError::Forbidden)
+        }
+        ActorRole::Staff(_) => Ok((Condition::all(), Access::Staff)),
+        ActorRole::Customer(c) => {
+            if !actor.can_use_support() {
+                return Err(AppError::Forbidden);
+            }
+            let shared = organization::Entity::find_by_id(c.organization_id)
+                .one(db)
+                .await?
+                .is_some_and(|o| o.shared_tickets);
+            let mut cond =
+                Condition::all().add(ticket::Column::OrganizationId.eq(c.organization_id));
+            if !shared {
+                cond = cond.add(
+                    Condition::any()
+                        .add(ticket::Column::RequesterContactId.eq(c.contact_id))
+                        .add(
+                            ticket::Column::Id.in_subquery(
+                                Query::select()
+                                    .column(ticket_follower::Column::TicketId)
+                                    .from(ticket_follower::Entity)
+                                    .and_where(ticket_follower::Column::ContactId.eq(c.contact_id))
+                                    .to_owned(),
+                            ),
+                        ),
+                );
+            }
+            Ok((cond, Access::Customer))
+        }
+    }
+}
+
+/// Loads ticket `id` if it is in `actor`'s scope; 404 otherwise (a ticket
+/// the actor may not see is not said to exist).
+pub async fn visible<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i32,
+) -> Result<(ticket::Model, bool), AppError> {
+    let (cond, access) = scope(db, actor).await?;
+    let t = ticket::Entity::find_by_id(id)
+        .filter(cond)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((t, access.is_staff()))
+}
