@@ -13,6 +13,7 @@ db_tests!(
     sign_in_sets_a_hardened_session_cookie,
     wrong_email_and_wrong_password_are_indistinguishable,
     throttling_answers_429_with_retry_after_and_lets_the_owner_back_soon,
+    parallel_guesses_are_counted_before_the_password_is_checked,
     throttling_per_client_address,
     session_id_is_replaced_at_sign_in,
     sign_out_kills_the_old_cookie,
@@ -153,6 +154,26 @@ async fn throttling_answers_429_with_retry_after_and_lets_the_owner_back_soon(sr
             .await
             .status(),
         200
+    );
+}
+
+/// Sixty wrong guesses at once: each is counted before its password is
+/// checked, so at most the free five reach the password hash; the rest are
+/// told to wait. (Counted after the check, all sixty passed it.)
+async fn parallel_guesses_are_counted_before_the_password_is_checked(srv: &TestServer) {
+    let guesses = (0..60).map(|i| async move {
+        srv.sign_in_response("agent@example.com", &format!("guess {i}"))
+            .await
+            .status()
+            .as_u16()
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let waited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + waited, 60, "{statuses:?}");
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} checked: {statuses:?}"
     );
 }
 

@@ -134,7 +134,11 @@ mod handlers {
         let addr = client_addr().unwrap_or_else(|| "unknown".into());
         let (acct_key, addr_key) = (account_key(&email), address_key(&addr));
         let throttle = &state.auth.throttle;
-        if let Some(wait) = throttle.retry_after(&[&acct_key, &addr_key], Instant::now()) {
+        // The attempt counts as a failure from here until it proves right.
+        if let Err(wait) = throttle.begin(
+            &[(&acct_key, ACCOUNT_POLICY), (&addr_key, ADDRESS_POLICY)],
+            Instant::now(),
+        ) {
             tracing::warn!(client = %addr, "sign-in throttled");
             return Err(AppError::Throttled {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
@@ -156,18 +160,16 @@ mod handlers {
         let (user, needs_rehash) = match (found, verified) {
             (Some(u), Verified::Match { needs_rehash }) => (u, needs_rehash),
             _ => {
-                throttle.record_failure(&acct_key, ACCOUNT_POLICY, Instant::now());
-                throttle.record_failure(&addr_key, ADDRESS_POLICY, Instant::now());
+                // Counted already, by `begin`.
                 tracing::info!(client = %addr, "sign-in failed");
                 return Err(AppError::BadCredentials);
             }
         };
         let Some(role) = session::role_of(&state.db, &state.settings, &user).await? else {
             // A deactivated person gets the same answer as a wrong password.
-            throttle.record_failure(&acct_key, ACCOUNT_POLICY, Instant::now());
             return Err(AppError::BadCredentials);
         };
-        throttle.clear(&acct_key);
+        throttle.succeeded(&acct_key, (&addr_key, ADDRESS_POLICY));
 
         if needs_rehash {
             let fresh = state.auth.passwords.hash(&password).await?;
@@ -258,10 +260,11 @@ mod handlers {
             ));
         }
         let acct_key = account_key(&actor.email);
-        if let Some(wait) = state
+        // Counted before the check, like a sign-in (no parallel guessing).
+        if let Err(wait) = state
             .auth
             .throttle
-            .retry_after(&[&acct_key], Instant::now())
+            .begin(&[(&acct_key, ACCOUNT_POLICY)], Instant::now())
         {
             return Err(AppError::Throttled {
                 retry_after_secs: wait.as_secs().max(1),
@@ -277,12 +280,8 @@ mod handlers {
             .verify(&current_password, user.password_hash.as_deref())
             .await?
         {
-            Verified::Match { .. } => {}
+            Verified::Match { .. } => state.auth.throttle.clear(&acct_key),
             Verified::Mismatch => {
-                state
-                    .auth
-                    .throttle
-                    .record_failure(&acct_key, ACCOUNT_POLICY, Instant::now());
                 return Err(AppError::invalid(
                     "current_password",
                     "Your current password is not correct.",

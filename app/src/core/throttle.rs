@@ -59,8 +59,47 @@ impl Throttle {
             .max()
     }
 
+    /// Starts a sign-in attempt: refused with the wait when any key is
+    /// blocked, else counted as a failure of every key at once, before the
+    /// password is checked, so parallel guesses cannot all pass the check
+    /// (the check and the count are one step under the lock). Call
+    /// [`Throttle::succeeded`] when the password turns out right.
+    pub fn begin(&self, keys: &[(&str, Policy)], now: Instant) -> Result<(), Duration> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let wait = keys
+            .iter()
+            .filter_map(|(k, _)| entries.get(*k))
+            .filter(|e| e.blocked_until > now)
+            .map(|e| e.blocked_until - now)
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        for (key, policy) in keys {
+            Self::count(&mut entries, key, *policy, now);
+        }
+        Ok(())
+    }
+
+    /// A begun attempt was right: the account starts afresh, and the
+    /// address gets back the failure [`Throttle::begin`] counted.
+    pub fn succeeded(&self, account: &str, address: (&str, Policy)) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(account);
+        if let Some(e) = entries.get_mut(address.0) {
+            e.failures = e.failures.saturating_sub(1);
+            e.blocked_until = e
+                .blocked_until
+                .min(e.last_failure + wait_for(address.1, e.failures));
+        }
+    }
+
     pub fn record_failure(&self, key: &str, policy: Policy, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        Self::count(&mut entries, key, policy, now);
+    }
+
+    fn count(entries: &mut HashMap<String, Entry>, key: &str, policy: Policy, now: Instant) {
         if entries.len() > PRUNE_ABOVE {
             entries.retain(|_, e| now.duration_since(e.last_failure) < FORGET_AFTER);
         }
@@ -125,6 +164,25 @@ mod tests {
         );
         t.clear("acct");
         assert_eq!(t.retry_after(&["ip", "acct"], now), None);
+    }
+
+    #[test]
+    fn attempts_count_before_the_password_is_checked() {
+        let t = Throttle::default();
+        let now = Instant::now();
+        let keys = [("acct", ACCOUNT_POLICY), ("ip", ADDRESS_POLICY)];
+        // Five attempts in flight at once pass; the sixth is refused before
+        // any of them has been answered.
+        for _ in 0..5 {
+            assert_eq!(t.begin(&keys, now), Ok(()));
+        }
+        assert_eq!(t.begin(&keys, now), Err(Duration::from_secs(1)));
+        // One of them was right: the account is free again and the address
+        // is not charged for it.
+        t.succeeded("acct", ("ip", ADDRESS_POLICY));
+        assert_eq!(t.begin(&keys, now), Ok(()));
+        let failures = t.entries.lock().unwrap()["ip"].failures;
+        assert_eq!(failures, 5, "five begun, one refunded, one more begun");
     }
 
     #[test]
