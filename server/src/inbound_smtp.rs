@@ -98,6 +98,11 @@ async fn session(
                     .await?;
                 let mut message = Vec::new();
                 let mut too_big = false;
+                // Data ends only at <CR><LF>.<CR><LF>: a dot line after a
+                // bare LF, or ended by one, is data (SMTP smuggling: a relay
+                // that ends data elsewhere would hand us a second, forged
+                // message inside the first).
+                let mut after_crlf = true;
                 loop {
                     let mut l = Vec::new();
                     let n = tokio::time::timeout(
@@ -109,9 +114,10 @@ async fn session(
                     if n == 0 {
                         return Ok(());
                     }
-                    if l == b".\r\n" || l == b".\n" {
+                    if after_crlf && l == b".\r\n" {
                         break;
                     }
+                    after_crlf = l.ends_with(b"\r\n");
                     let l = if l.starts_with(b"..") {
                         &l[1..]
                     } else {

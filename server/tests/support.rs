@@ -35,6 +35,7 @@ db_tests!(
     a_page_far_behind_gets_everything_it_missed_once,
     a_comment_that_commits_after_a_newer_one_still_reaches_the_page,
     open_pages_close_at_once_when_access_ends,
+    the_listener_ends_data_only_at_crlf_dot_crlf,
 );
 
 async fn open(srv: &TestServer, cookie: &str, subject: &str, severity: &str) -> i32 {
@@ -2348,4 +2349,53 @@ async fn open_pages_close_at_once_when_access_ends(srv: &TestServer) {
     );
     let ev = staff.next_comment().await.expect("staff still live");
     assert!(ev.data.contains("STAFF-STILL"), "{ev:?}");
+}
+
+/// SMTP smuggling: a dot line after a bare LF is data, not the end of the
+/// message, so a forged second message hidden inside the first is never
+/// filed (the listener used to end data at `\n.\n` too).
+async fn the_listener_ends_data_only_at_crlf_dot_crlf(srv: &TestServer) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(server::inbound_smtp::serve(
+        listener,
+        srv.state.clone(),
+        Some("support@portico.example".into()),
+    ));
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let session = concat!(
+        "EHLO relay.example\r\n",
+        "MAIL FROM:<tech1@acme.example>\r\n",
+        "RCPT TO:<support@portico.example>\r\n",
+        "DATA\r\n",
+        "From: Tomas Tech <tech1@acme.example>\r\n",
+        "To: support@portico.example\r\n",
+        "Subject: Our upgrade question\r\n",
+        "\r\n",
+        "Hello.\r\n",
+        "\n.\n",
+        "MAIL FROM:<tech1@acme.example>\r\n",
+        "RCPT TO:<support@portico.example>\r\n",
+        "DATA\r\n",
+        "From: Tomas Tech <tech1@acme.example>\r\n",
+        "To: support@portico.example\r\n",
+        "Subject: SMUGGLED\r\n",
+        "\r\n",
+        "forged\r\n",
+        ".\r\n",
+        "QUIT\r\n",
+    );
+    conn.write_all(session.as_bytes()).await.unwrap();
+    let mut replies = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), conn.read_to_string(&mut replies)).await;
+    assert_eq!(replies.matches("250 OK: filed").count(), 1, "{replies}");
+    task.abort();
+    let filed = inbound(srv).await;
+    assert_eq!(filed.len(), 1, "one message, not two");
+    let tickets = ticket::Entity::find().all(&srv.state.db).await.unwrap();
+    assert!(tickets.iter().any(|t| t.subject == "Our upgrade question"));
+    assert!(!tickets.iter().any(|t| t.subject == "SMUGGLED"));
 }
