@@ -172,7 +172,7 @@ pub async fn resolve_session(
     req.extensions_mut().insert(ClientAddr(addr));
     let mut stale_cookie = false;
     if !is_static(req.uri().path()) {
-        if let Some(token) = session::token_from_headers(req.headers()) {
+        if let Some(token) = session::token_from_headers(&state.settings, req.headers()) {
             match session::resolve(&state.db, &state.settings, &token).await {
                 Ok(Some(actor)) => {
                     req.extensions_mut().insert(actor);

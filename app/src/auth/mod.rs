@@ -180,7 +180,7 @@ mod handlers {
         }
 
         // A new session id at every sign-in: whatever cookie came in is dropped.
-        if let Some(old) = session::token_from_headers(&parts.headers) {
+        if let Some(old) = session::token_from_headers(&state.settings, &parts.headers) {
             session::end(&state.db, &session::hash_token(&old)).await?;
         }
         let user_agent = parts

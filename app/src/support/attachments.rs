@@ -147,7 +147,8 @@ fn error(e: AppError) -> Response {
 }
 
 async fn actor_of(state: &AppState, headers: &HeaderMap) -> Result<Actor, AppError> {
-    let token = session::token_from_headers(headers).ok_or(AppError::Unauthenticated)?;
+    let token =
+        session::token_from_headers(&state.settings, headers).ok_or(AppError::Unauthenticated)?;
     session::resolve(&state.db, &state.settings, &token)
         .await?
         .ok_or(AppError::Unauthenticated)

@@ -144,7 +144,7 @@ pub async fn socket(
     let Ok(id) = id.parse::<i32>() else {
         return (StatusCode::NOT_FOUND, "Not found.").into_response();
     };
-    let Some(token) = session::token_from_headers(&headers) else {
+    let Some(token) = session::token_from_headers(&state.settings, &headers) else {
         return (
             StatusCode::UNAUTHORIZED,
             AppError::Unauthenticated.to_string(),

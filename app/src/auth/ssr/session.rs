@@ -17,6 +17,19 @@ use crate::core::state::Settings;
 use crate::error::AppError;
 
 pub const COOKIE_NAME: &str = "portico_session";
+/// Over https the cookie carries the `__Host-` prefix: browsers then keep it
+/// only if it is `Secure`, for this host alone (no `Domain`) and `Path=/`, so
+/// neither a sibling subdomain nor a plain-http response can plant one.
+pub const SECURE_COOKIE_NAME: &str = "__Host-portico_session";
+
+/// The session cookie's name under `settings`.
+pub fn cookie_name(settings: &Settings) -> &'static str {
+    if settings.cookie_secure() {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
 /// Refresh `last_seen_at` at most this often, so reads stay reads.
 const TOUCH_EVERY_SECS: i64 = 60;
 
@@ -31,8 +44,9 @@ pub fn hash_token(token: &str) -> String {
 }
 
 /// The session token from the request's `Cookie` headers, if any.
-pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
-    cookie_from_headers(headers, COOKIE_NAME)
+/// Over https only the `__Host-` cookie counts.
+pub fn token_from_headers(settings: &Settings, headers: &HeaderMap) -> Option<String> {
+    cookie_from_headers(headers, cookie_name(settings))
 }
 
 /// The value of cookie `name` (a token: non-empty, at most 128 characters).
@@ -50,7 +64,8 @@ pub fn cookie_from_headers(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub fn set_cookie(settings: &Settings, token: &str) -> String {
     format!(
-        "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        cookie_name(settings),
         settings.session_absolute.as_secs(),
         if settings.cookie_secure() {
             "; Secure"
@@ -62,7 +77,8 @@ pub fn set_cookie(settings: &Settings, token: &str) -> String {
 
 pub fn clear_cookie(settings: &Settings) -> String {
     format!(
-        "{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        cookie_name(settings),
         if settings.cookie_secure() {
             "; Secure"
         } else {
@@ -280,9 +296,31 @@ mod tests {
             http::header::COOKIE,
             "a=1; portico_session=abc; b=2".parse().unwrap(),
         );
-        assert_eq!(token_from_headers(&h).as_deref(), Some("abc"));
+        let mut plain = settings();
+        let mut https = settings();
+        https.base_url = "https://portico.example".into();
+        plain.base_url = "http://portico.example".into();
+        assert_eq!(token_from_headers(&plain, &h).as_deref(), Some("abc"));
+        // Over https a cookie without the prefix (planted by a sibling
+        // subdomain or a plain-http response) is not a session.
+        assert_eq!(token_from_headers(&https, &h), None);
+        h.insert(
+            http::header::COOKIE,
+            "portico_session=x; __Host-portico_session=abc"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(token_from_headers(&https, &h).as_deref(), Some("abc"));
+        let set = set_cookie(&https, "abc");
+        assert!(
+            set.starts_with("__Host-portico_session=abc; Path=/;") && set.ends_with("; Secure"),
+            "{set}"
+        );
+        assert!(!set.contains("Domain"));
+        assert!(clear_cookie(&https).starts_with("__Host-portico_session=;"));
+        assert!(set_cookie(&plain, "abc").starts_with("portico_session=abc;"));
         h.insert(http::header::COOKIE, "portico_session=".parse().unwrap());
-        assert_eq!(token_from_headers(&h), None);
+        assert_eq!(token_from_headers(&plain, &h), None);
     }
 
     #[test]
