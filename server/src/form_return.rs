@@ -17,47 +17,51 @@ use http::{header, HeaderValue, Method, StatusCode};
 use app::components::{is_own_page, without_error_info, RETURN_FIELD};
 use app::core::state::AppState;
 
-/// The largest plain form read here (axum's default body limit): far above
-/// any form Portico has (a comment is at most 50,000 characters).
+/// The largest server-function body read here (axum's default body limit):
+/// far above any form Portico has (a comment is at most 50,000 characters).
 const MAX_FORM: usize = 2 << 20;
 
 pub async fn form_return(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST
-        || !req.uri().path().starts_with("/api/")
-        || !app::core::web::is_plain_form_post_headers(req.headers())
-    {
+    if req.method() != Method::POST || !req.uri().path().starts_with("/api/") {
         return next.run(req).await;
     }
+    let plain = app::core::web::is_plain_form_post_headers(req.headers());
     let (mut parts, body) = req.into_parts();
-    parts.headers.remove(header::REFERER);
-    let urlencoded = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !urlencoded {
-        return next.run(Request::from_parts(parts, body)).await;
+    if plain {
+        parts.headers.remove(header::REFERER);
     }
+    // Every server-function body is read here, so one too large answers 413
+    // in words the page shows (the server function itself answered 500).
     let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
         Ok(b) => b,
         Err(e)
             if std::error::Error::source(&e)
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) =>
         {
-            return (
+            return refused(
+                plain,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The form is too large to send. Shorten what you typed and try again.",
-            )
-                .into_response();
+            );
         }
         Err(_) => {
-            return (
+            return refused(
+                plain,
                 StatusCode::BAD_REQUEST,
                 "The form did not arrive whole. Send it again.",
             )
-                .into_response()
         }
     };
+    let urlencoded = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !plain || !urlencoded {
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    }
     let back = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == RETURN_FIELD)
         .map(|(_, v)| without_error_info(&v))
@@ -70,6 +74,29 @@ pub async fn form_return(State(state): State<AppState>, req: Request, next: Next
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// A refusal before the server function runs: words for a plain form post,
+/// the error the page's script decodes otherwise.
+fn refused(plain: bool, status: StatusCode, message: &'static str) -> Response {
+    if plain {
+        return (status, message).into_response();
+    }
+    use leptos::server_fn::error::FromServerFnError as _;
+    let body = app::error::AppError::Invalid {
+        field: None,
+        message: message.into(),
+    }
+    .ser();
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// The site the browser is on: its `Host` (the cross-site check let the

@@ -14,6 +14,7 @@ db_tests!(
     wrong_email_and_wrong_password_are_indistinguishable,
     throttling_answers_429_with_retry_after_and_lets_the_owner_back_soon,
     parallel_guesses_are_counted_before_the_password_is_checked,
+    an_oversized_server_function_body_answers_413_in_words,
     throttling_per_client_address,
     session_id_is_replaced_at_sign_in,
     sign_out_kills_the_old_cookie,
@@ -175,6 +176,61 @@ async fn parallel_guesses_are_counted_before_the_password_is_checked(srv: &TestS
         (1..=5).contains(&checked),
         "{checked} checked: {statuses:?}"
     );
+}
+
+/// Over the 2 MiB body limit: 413 with a message the page shows, from the
+/// script (JSON it decodes) and from a plain form post alike; nothing runs.
+/// (The script's call used to answer 500.)
+async fn an_oversized_server_function_body_answers_413_in_words(srv: &TestServer) {
+    let huge = "x".repeat(3 << 20);
+    let cookie = srv.sign_in("agent@example.com").await;
+    let send = |accept: &'static str| {
+        let (huge, cookie) = (huge.clone(), cookie.clone());
+        async move {
+            srv.client
+                .post(srv.url("/api/change_password"))
+                .headers(srv.same_origin())
+                .header("accept", accept)
+                .header("cookie", cookie)
+                .form(&[
+                    ("current_password", huge.as_str()),
+                    ("new_password", "y"),
+                    ("confirm_password", "y"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = send("application/json").await;
+    assert_eq!(res.status(), 413);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["kind"], "invalid", "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("too large to send"),
+        "{v}"
+    );
+    let res = send("text/html").await;
+    assert_eq!(res.status(), 413);
+    assert!(res.text().await.unwrap().contains("too large to send"));
+    // A body within the limit still reaches the function, which answers itself.
+    let res = srv
+        .call(
+            "change_password",
+            Some(&cookie),
+            &[
+                ("current_password", "not it"),
+                ("new_password", "a long new passphrase"),
+                ("confirm_password", "a long new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("current password is not correct"));
 }
 
 async fn throttling_per_client_address(srv: &TestServer) {
