@@ -126,8 +126,20 @@ pub fn account_key(email: &str) -> String {
     format!("account:{email}")
 }
 
+/// The throttle key of a client address: IPv4 addresses one by one, IPv6
+/// by their /64 (one subscriber's network: they hand out the rest freely,
+/// so counting single IPv6 addresses would let one client rotate forever).
 pub fn address_key(addr: &str) -> String {
-    format!("address:{addr}")
+    match addr.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("address:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        _ => format!("address:{addr}"),
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +195,22 @@ mod tests {
         assert_eq!(t.begin(&keys, now), Ok(()));
         let failures = t.entries.lock().unwrap()["ip"].failures;
         assert_eq!(failures, 5, "five begun, one refunded, one more begun");
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64() {
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1"),
+            address_key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(address_key("2001:db8:1:2::9"), "address:2001:db8:1:2::/64");
+        assert_ne!(
+            address_key("2001:db8:1:3::1"),
+            address_key("2001:db8:1:2::1")
+        );
+        assert_eq!(address_key("192.0.2.7"), "address:192.0.2.7");
+        assert_eq!(address_key("::ffff:192.0.2.7"), "address:192.0.2.7");
+        assert_eq!(address_key("unknown"), "address:unknown");
     }
 
     #[test]
