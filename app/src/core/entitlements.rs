@@ -13,6 +13,7 @@ use chrono::{Duration, NaiveDate};
 use entity::{level, level_product, subscription, SubscriptionStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::state::Settings;
 use crate::error::AppError;
 
 /// Where an organization's subscription stands today.
@@ -140,6 +141,21 @@ pub fn deciding(
             status,
         },
     ))
+}
+
+/// The entitlements of organization `org_id` now, with the configured grace.
+pub async fn current<C: ConnectionTrait>(
+    db: &C,
+    settings: &Settings,
+    org_id: i32,
+) -> Result<Entitlements, AppError> {
+    of_organization(
+        db,
+        org_id,
+        chrono::Utc::now().date_naive(),
+        settings.subscription_grace_days,
+    )
+    .await
 }
 
 /// The entitlements of organization `org_id` on `today`.

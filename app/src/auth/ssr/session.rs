@@ -234,13 +234,7 @@ pub async fn role_of<C: ConnectionTrait>(
         technical: contact.is_technical,
         administrative: contact.is_administrative,
         sole_contact,
-        entitlements: entitlements::of_organization(
-            db,
-            org.id,
-            Utc::now().date_naive(),
-            settings.subscription_grace_days,
-        )
-        .await?,
+        entitlements: entitlements::current(db, settings, org.id).await?,
     })))
 }
 

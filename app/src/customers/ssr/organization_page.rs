@@ -24,7 +24,6 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
         .filter(user::Column::Id.is_in(user_ids))
         .all(&state.db)
         .await?;
-    let subscription = subscription_view(&state, org_id).await?;
     let requests = contact_request::Entity::find()
         .filter(contact_request::Column::OrganizationId.eq(org_id))
         .order_by_desc(contact_request::Column::Id)
@@ -48,15 +47,9 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
         .into_iter()
         .map(|s| server_view(s, &org.name, &labels))
         .collect();
-    let covered = entitlements::of_organization(
-        &state.db,
-        org_id,
-        Utc::now().date_naive(),
-        state.settings.subscription_grace_days,
-    )
-    .await?
-    .products;
-    let releases = crate::core::catalog::releases(&state.db, &covered)
+    let standing = entitlements::current(&state.db, &state.settings, org_id).await?;
+    let subscription = subscription_view(&state, org_id, &standing).await?;
+    let releases = crate::core::catalog::releases(&state.db, &standing.products)
         .await?
         .iter()
         .map(|r| (r.id, r.label()))
@@ -187,6 +180,7 @@ pub(super) fn server_view(
 async fn subscription_view(
     state: &AppState,
     org_id: i32,
+    standing: &entitlements::Entitlements,
 ) -> Result<Option<SubscriptionView>, AppError> {
     let terms = subscription::Entity::find()
         .filter(subscription::Column::OrganizationId.eq(org_id))
@@ -195,8 +189,6 @@ async fn subscription_view(
         .all(&state.db)
         .await?;
     let today = Utc::now().date_naive();
-    let grace = state.settings.subscription_grace_days;
-    let standing = entitlements::of_organization(&state.db, org_id, today, grace).await?;
     // The facts of the term that decides today (else the latest).
     let Some(s) = terms
         .iter()

@@ -39,14 +39,9 @@ pub async fn declare_servers(
     let release = match release.trim() {
         "" => None,
         id => {
-            let covered = entitlements::of_organization(
-                &state.db,
-                org_id,
-                Utc::now().date_naive(),
-                state.settings.subscription_grace_days,
-            )
-            .await?
-            .products;
+            let covered = entitlements::current(&state.db, &state.settings, org_id)
+                .await?
+                .products;
             let found = match id.parse::<i32>() {
                 Ok(id) => releases(&state.db, &covered)
                     .await?

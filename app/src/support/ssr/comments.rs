@@ -263,14 +263,9 @@ pub(super) async fn record_comment(
     // A closed subscription closes its ticket mail too.
     let entitled = staff
         && !internal
-        && crate::core::entitlements::of_organization(
-            &txn,
-            t.organization_id,
-            now.date_naive(),
-            state.settings.subscription_grace_days,
-        )
-        .await?
-        .support();
+        && crate::core::entitlements::current(&txn, &state.settings, t.organization_id)
+            .await?
+            .support();
     if entitled {
         let mut ids: Vec<i32> = ticket_follower::Entity::find()
             .filter(ticket_follower::Column::TicketId.eq(t.id))
