@@ -145,10 +145,14 @@ fn client_addr(req: &Request, trust_forwarded_for: bool) -> String {
     if trust_forwarded_for {
         if let Some(first) = req
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            // The rightmost entry of the last line is the one our proxy
+            // added (some proxies add a line of their own rather than
+            // extend the client's); everything before it comes from the
+            // client and can be anything.
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            // The rightmost entry is the one our proxy added; entries to its
-            // left come from the client and can be anything.
             .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
@@ -374,6 +378,20 @@ mod tests {
             b = b.header(*k, *v);
         }
         b.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn the_client_address_is_the_one_our_proxy_added() {
+        // One line the proxy extended, or a line of its own after the client's.
+        let extended = post(&[("x-forwarded-for", "6.6.6.6, 203.0.113.9")]);
+        let own_line = post(&[
+            ("x-forwarded-for", "203.0.113.1, 6.6.6.6"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ]);
+        assert_eq!(client_addr(&extended, true), "203.0.113.9");
+        assert_eq!(client_addr(&own_line, true), "203.0.113.9");
+        // Not behind a proxy: the header is anyone's, and ignored.
+        assert_eq!(client_addr(&own_line, false), "unknown");
     }
 
     #[test]

@@ -177,6 +177,7 @@ pub async fn socket(
         pending: VecDeque::new(),
         snapshot: 0,
         ended: false,
+        unsure: false,
         recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK),
     };
     upgrade
@@ -213,6 +214,9 @@ struct Live {
     /// A hash of the last status/SLA snapshot sent (only changes are sent).
     snapshot: u64,
     ended: bool,
+    /// The last access check failed (not a refusal: the database, say):
+    /// until one succeeds, every look checks first and sends nothing.
+    unsure: bool,
     recheck: tokio::time::Interval,
 }
 
@@ -243,9 +247,12 @@ impl Live {
     async fn refresh(&mut self, check_access: bool) -> bool {
         // Access is this viewer's own; only what every page of the ticket is
         // shown alike is shared.
-        if check_access {
+        if check_access || self.unsure {
             match check(&self.state, &self.token, self.id).await {
-                Ok(staff) => self.staff = staff,
+                Ok(staff) => {
+                    self.staff = staff;
+                    self.unsure = false;
+                }
                 Err(AppError::Unauthenticated | AppError::Forbidden | AppError::NotFound) => {
                     self.pending
                         .push_back(message(&LiveEvent::End("access ended".into())));
@@ -254,6 +261,7 @@ impl Live {
                 // A passing database hiccup: keep the socket, look again next time.
                 Err(e) => {
                     tracing::warn!(error = %e, "live access check failed; retrying later");
+                    self.unsure = true;
                     return true;
                 }
             }

@@ -67,6 +67,8 @@ pub async fn activate_account(
         .record(&txn)
         .await?;
     txn.commit().await?;
+    // Its earlier sessions ended: pages they hold open close now.
+    crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
 
     send_cookie(&session::set_cookie(&state.settings, &token));
     let actor = Actor {

@@ -199,12 +199,14 @@ pub async fn cancel(ctx: &Ctx, org_id: i32, reason: &str, confirmed: bool) -> Re
     Ok(())
 }
 
-/// The scheduler's subscription work on `today`: expires terms past their
-/// grace period and sends the end notices, each at most once and at most
-/// [`PER_RUN`] of each per run. Returns how many terms it touched.
-pub async fn sweep(state: &AppState, today: NaiveDate) -> Result<usize, AppError> {
-    let grace = state.settings.subscription_grace_days;
-    let mut touched = 0;
+/// Expires terms whose grace period is over (at most [`PER_RUN`]), each in
+/// its own transaction, counting them in `touched` as they commit.
+async fn expire(
+    state: &AppState,
+    today: NaiveDate,
+    grace: u32,
+    touched: &mut usize,
+) -> Result<(), AppError> {
     // Terms whose grace period is over: closes_on(term_end) < today.
     let ended = subscription::Entity::find()
         .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
@@ -241,8 +243,24 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> Result<usize, AppError
             end_notice(&txn, state, t, EndNotice::Ended, today).await?;
         }
         txn.commit().await?;
-        touched += 1;
+        *touched += 1;
     }
+    Ok(())
+}
+
+/// The scheduler's subscription work on `today`: expires terms past their
+/// grace period and sends the end notices, each at most once and at most
+/// [`PER_RUN`] of each per run. Returns how many terms it touched.
+pub async fn sweep(state: &AppState, today: NaiveDate) -> Result<usize, AppError> {
+    let grace = state.settings.subscription_grace_days;
+    let mut touched = 0;
+    let result = expire(state, today, grace, &mut touched).await;
+    // Open pages re-check at once, even when a later term failed: the
+    // terms before it did expire.
+    if touched > 0 {
+        publish(state, Change::AccessChanged).await;
+    }
+    result?;
     for (kind, from, to) in [(EndNotice::In7Days, 0, 7), (EndNotice::In30Days, 8, 30)] {
         let due = subscription::Entity::find()
             .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
@@ -277,9 +295,6 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> Result<usize, AppError
             }
             txn.commit().await?;
         }
-    }
-    if !ended.is_empty() {
-        publish(state, Change::AccessChanged).await;
     }
     Ok(touched)
 }
