@@ -187,6 +187,42 @@ pub struct Config {
     )]
     pub inbound_smtp_bind: std::net::IpAddr,
 
+    /// SMTP peers (the MTA in front of Portico) whose Authentication-Results header is trusted,
+    /// comma-separated IP addresses. Their mail is not checked again by Portico.
+    #[arg(
+        long,
+        env = "PORTICO_INBOUND_TRUSTED_RELAY",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub inbound_trusted_relay: Vec<std::net::IpAddr>,
+
+    /// The authserv-id those relays (and `ingest-mail`'s MTA) write Authentication-Results under,
+    /// e.g. mx.example.com. Unset: no such header is read from anyone.
+    #[arg(long, env = "PORTICO_INBOUND_TRUSTED_AUTHSERV_ID", global = true)]
+    pub inbound_trusted_authserv_id: Option<String>,
+
+    /// Check DKIM, SPF and DMARC for mail handed over directly (not by a trusted relay).
+    /// Mail that does not pass is held for staff either way.
+    #[arg(long, env = "PORTICO_INBOUND_VERIFY", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub inbound_verify: bool,
+
+    /// DNS server for those checks, e.g. 127.0.0.53:53 (default: the system's resolvers).
+    #[arg(long, env = "PORTICO_INBOUND_DNS_SERVER", global = true)]
+    pub inbound_dns_server: Option<std::net::SocketAddr>,
+
+    /// Largest message the listener takes, in MB (default: the attachment limit and 10%).
+    #[arg(long, env = "PORTICO_INBOUND_MAX_MESSAGE_MB", value_parser = clap::value_parser!(u64).range(1..=2048), global = true)]
+    pub inbound_max_message_mb: Option<u64>,
+
+    /// SMTP connections the listener serves at once; more are answered 421 (try later).
+    #[arg(long, env = "PORTICO_INBOUND_MAX_CONNECTIONS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000), global = true)]
+    pub inbound_max_connections: u32,
+
+    /// Seconds one SMTP connection may last in all; then it is answered 421 and closed.
+    #[arg(long, env = "PORTICO_INBOUND_SESSION_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400), global = true)]
+    pub inbound_session_seconds: u64,
+
     /// The support address: the only recipient the listener accepts (any when unset).
     #[arg(long, env = "PORTICO_SUPPORT_ADDRESS", global = true)]
     pub support_address: Option<String>,
@@ -283,6 +319,14 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}/portico.db?mode=rwc", self.data_dir.display()))
+    }
+
+    /// The largest inbound message, in bytes.
+    pub fn inbound_message_max_bytes(&self) -> u64 {
+        match self.inbound_max_message_mb {
+            Some(mb) => mb << 20,
+            None => (self.attachment_max_mb << 20) / 10 * 11,
+        }
     }
 
     pub fn base_url(&self) -> String {

@@ -95,6 +95,16 @@ pub fn settings(config: &Config) -> Settings {
         data_dir: config.data_dir.clone(),
         attachment_max_bytes: config.attachment_max_mb << 20,
         subscription_grace_days: config.subscription_grace_days,
+        inbound: app::core::state::InboundTrust {
+            authserv_id: config
+                .inbound_trusted_authserv_id
+                .as_ref()
+                .map(|s| s.trim().to_ascii_lowercase()),
+            relays: config.inbound_trusted_relay.clone(),
+            verify: config.inbound_verify,
+            dns: config.inbound_dns_server,
+        },
+        inbound_message_max_bytes: config.inbound_message_max_bytes(),
     }
 }
 

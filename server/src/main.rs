@@ -65,9 +65,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut raw)?;
             let db = open(&config).await?;
             let state = server::state(&config, db);
-            let outcome = app::support::inbound::ingest(&state, &raw)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let outcome = app::support::inbound::ingest(
+                &state,
+                &app::support::authenticity::Envelope::local(),
+                &raw,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{outcome}");
             Ok(())
         }
@@ -100,10 +104,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let smtp = tokio::net::TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen for mail on {addr}"))?;
-                tokio::spawn(server::inbound_smtp::serve(
+                tokio::spawn(server::inbound_smtp::serve_with(
                     smtp,
                     state.clone(),
                     config.support_address.as_ref().map(|a| a.to_lowercase()),
+                    server::inbound_smtp::Limits {
+                        connections: config.inbound_max_connections as usize,
+                        session: std::time::Duration::from_secs(config.inbound_session_seconds),
+                    },
                 ));
                 println!("Receiving support mail on {addr}");
             }

@@ -35,6 +35,36 @@ pub struct Settings {
     pub attachment_max_bytes: u64,
     /// Days a subscription stays open after its term's end.
     pub subscription_grace_days: u32,
+    /// Whom inbound mail's sender checks are trusted from.
+    pub inbound: InboundTrust,
+    /// The largest message to the support address accepted, in bytes.
+    pub inbound_message_max_bytes: u64,
+}
+
+/// How Portico decides that mail to the support address comes from its
+/// `From:` domain (see `support::authenticity`).
+#[derive(Debug, Clone)]
+pub struct InboundTrust {
+    /// The authserv-id under which the relay in front of Portico writes
+    /// `Authentication-Results`.
+    pub authserv_id: Option<String>,
+    /// SMTP peers whose `Authentication-Results` are read.
+    pub relays: Vec<std::net::IpAddr>,
+    /// Check DKIM, SPF and DMARC for mail from any other peer.
+    pub verify: bool,
+    /// The DNS server asked for keys and records (`None`: the system's).
+    pub dns: Option<std::net::SocketAddr>,
+}
+
+impl Default for InboundTrust {
+    fn default() -> Self {
+        InboundTrust {
+            authserv_id: None,
+            relays: Vec::new(),
+            verify: true,
+            dns: None,
+        }
+    }
 }
 
 /// How documents are numbered, linked and chased.
@@ -148,6 +178,8 @@ mod tests {
             data_dir: std::env::temp_dir(),
             attachment_max_bytes: 25 << 20,
             subscription_grace_days: 7,
+            inbound: InboundTrust::default(),
+            inbound_message_max_bytes: 28 << 20,
         }
     }
 

@@ -20,7 +20,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::ssr::{post_attachment, visible, StoredFile};
+use super::ssr::{post_attachment, post_mail, visible, StoredFile};
 use crate::auth::ssr::session;
 use crate::core::actor::Actor;
 use crate::core::state::AppState;
@@ -78,48 +78,85 @@ fn storage_name() -> String {
     hex::encode(b)
 }
 
-/// Stores a file that arrived whole (a mail attachment) on ticket `t`, as a
-/// comment by `actor`, within the same size limit as uploads.
-pub async fn attach_bytes(
+/// The most files one message by mail may bring.
+pub const MAIL_FILES: usize = 20;
+
+/// One file that arrived whole (a mail attachment): its name and bytes.
+pub struct Arrived<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// Checks `files` against the limits for one message — at most
+/// [`MAIL_FILES`], none empty, all together within the attachment size
+/// limit — and names what to fix when they are not met. Nothing is stored.
+pub fn check_arrived(state: &AppState, files: &[Arrived<'_>]) -> Result<(), AppError> {
+    let limit = state.settings.attachment_max_bytes;
+    if files.len() > MAIL_FILES {
+        return Err(AppError::invalid(
+            "file",
+            format!(
+                "The message has {} attachments; at most {MAIL_FILES} are taken from one message.",
+                files.len()
+            ),
+        ));
+    }
+    if let Some(f) = files.iter().find(|f| f.bytes.is_empty()) {
+        let name = clean_name(f.name);
+        return Err(AppError::invalid("file", format!("{name} is empty")));
+    }
+    let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
+    if total > limit {
+        return Err(AppError::invalid(
+            "file",
+            format!(
+                "The attachments come to {} together; at most {} are taken from one message.",
+                human(total),
+                human(limit)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Stores `files` (already [`check_arrived`]) on ticket `t` with `text`, as
+/// one comment by `actor` linking to each: one message, one comment.
+pub async fn attach_arrived(
     state: &AppState,
     actor: &Actor,
     t: entity::ticket::Model,
     staff: bool,
-    name: &str,
-    bytes: &[u8],
-) -> Result<i32, AppError> {
-    let limit = state.settings.attachment_max_bytes;
-    let name = clean_name(name);
-    if bytes.len() as u64 > limit {
-        return Err(AppError::invalid(
-            "file",
-            format!("{name} is larger than {}", human(limit)),
-        ));
-    }
-    if bytes.is_empty() {
-        return Err(AppError::invalid("file", format!("{name} is empty")));
-    }
+    text: String,
+    files: &[Arrived<'_>],
+) -> Result<(), AppError> {
+    check_arrived(state, files)?;
     let io = |e: std::io::Error| {
         tracing::error!(error = %e, "attachment file");
         AppError::Internal
     };
-    tokio::fs::create_dir_all(dir(state)).await.map_err(io)?;
-    let storage = storage_name();
-    let path = dir(state).join(&storage);
-    let pending = Pending(Some(path.clone()));
-    let mut out = tokio::fs::File::create(&path).await.map_err(io)?;
-    out.write_all(bytes).await.map_err(io)?;
-    out.flush().await.map_err(io)?;
-    persist(state, &out).await.map_err(io)?;
-    let file = StoredFile {
-        name,
-        storage,
-        size: bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(bytes)),
-    };
-    let id = post_attachment(state, actor, t, staff, file, false).await?;
-    pending.keep();
-    Ok(id)
+    let mut stored = Vec::new();
+    let mut pending = Vec::new();
+    if !files.is_empty() {
+        tokio::fs::create_dir_all(dir(state)).await.map_err(io)?;
+    }
+    for f in files {
+        let storage = storage_name();
+        let path = dir(state).join(&storage);
+        pending.push(Pending(Some(path.clone())));
+        let mut out = tokio::fs::File::create(&path).await.map_err(io)?;
+        out.write_all(f.bytes).await.map_err(io)?;
+        out.flush().await.map_err(io)?;
+        persist(state, &out).await.map_err(io)?;
+        stored.push(StoredFile {
+            name: clean_name(f.name),
+            storage,
+            size: f.bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(f.bytes)),
+        });
+    }
+    post_mail(state, actor, t, staff, text, stored).await?;
+    pending.into_iter().for_each(Pending::keep);
+    Ok(())
 }
 
 fn dir(state: &AppState) -> PathBuf {

@@ -14,21 +14,24 @@ use entity::{inbound_message, ticket, user};
 use mail_parser::MessageParser;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::ssr::{open_ticket_as, post_comment, visible};
+use super::attachments::{attach_arrived, check_arrived, Arrived};
+use super::authenticity::{self, Envelope, Verdict};
+use super::ssr::{open_ticket_as, visible};
 use super::TicketForm;
 use crate::auth::ssr::session;
 use crate::core::actor::Actor;
 use crate::core::state::AppState;
 use crate::error::AppError;
 
-/// The largest message accepted (the SMTP listener refuses bigger ones).
-pub const MAX_MESSAGE_BYTES: usize = 10 << 20;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Ticket(i32),
     Comment(i32),
     Held(i32, String),
+    /// Already filed (same Message-ID): nothing filed again.
+    Duplicate(i32),
+    /// An automatic message (an auto-reply, a bounce): recorded, not filed.
+    Automatic(i32),
 }
 
 impl std::fmt::Display for Outcome {
@@ -37,6 +40,13 @@ impl std::fmt::Display for Outcome {
             Outcome::Ticket(id) => write!(f, "opened ticket #{id}"),
             Outcome::Comment(id) => write!(f, "added a comment to ticket #{id}"),
             Outcome::Held(id, why) => write!(f, "held for staff review as message {id}: {why}"),
+            Outcome::Duplicate(id) => write!(f, "already filed as message {id}; not filed again"),
+            Outcome::Automatic(id) => {
+                write!(
+                    f,
+                    "an automatic message, recorded as message {id}; not filed"
+                )
+            }
         }
     }
 }
@@ -281,40 +291,76 @@ pub async fn dismiss_held(state: &AppState, staff: &Actor, id: i32) -> Result<()
     Ok(())
 }
 
-/// Stores the message's attachments on ticket `id`, each as a comment by
-/// the sender. Files past the size limit are left out and named in the
-/// returned note (kept with the message's record).
-async fn attach_all(
-    state: &AppState,
-    actor: &Actor,
-    id: i32,
-    staff: bool,
-    msg: &mail_parser::Message<'_>,
-) -> Result<Option<String>, AppError> {
-    use mail_parser::MimeHeaders as _;
-    let mut skipped = Vec::new();
-    for part in msg.attachments() {
-        let name = part.attachment_name().unwrap_or("attachment");
-        let t = ticket::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        match super::attachments::attach_bytes(state, actor, t, staff, name, part.contents()).await
-        {
-            Ok(_) => {}
-            Err(AppError::Invalid { message, .. }) => skipped.push(message),
-            Err(e) => return Err(e),
-        }
+/// What is wrong, for the held-mail list: a form's problems one by one.
+fn in_words(e: &AppError) -> String {
+    match e {
+        AppError::Form { problems } => problems
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        e => e.to_string(),
     }
-    Ok((!skipped.is_empty()).then(|| format!("attachments left out: {}", skipped.join("; "))))
 }
 
-/// Files one raw RFC 5322 message.
-pub async fn ingest(state: &AppState, raw: &[u8]) -> Result<Outcome, AppError> {
-    if raw.len() > MAX_MESSAGE_BYTES {
+/// The files a message brings.
+fn arrived<'a>(msg: &'a mail_parser::Message<'a>) -> Vec<Arrived<'a>> {
+    use mail_parser::MimeHeaders as _;
+    msg.attachments()
+        .map(|part| Arrived {
+            name: part.attachment_name().unwrap_or("attachment"),
+            bytes: part.contents(),
+        })
+        .collect()
+}
+
+/// Why a message sent automatically (an auto-reply, a bounce, a list's
+/// digest) should not be filed, if it is one (RFC 3834): filing it would
+/// answer it, and the answer would be answered again.
+fn automatic(msg: &mail_parser::Message<'_>, envelope: &Envelope) -> Option<String> {
+    let header = |name: &str| {
+        msg.header_raw(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(v) = header("Auto-Submitted").filter(|v| v != "no") {
+        return Some(format!("Auto-Submitted: {v}"));
+    }
+    if envelope.peer.is_some() && envelope.mail_from.is_empty() {
+        return Some("a bounce (empty reverse path)".into());
+    }
+    if let Some(v) = header("Precedence").filter(|v| ["bulk", "junk", "list"].contains(&v.as_str()))
+    {
+        return Some(format!("Precedence: {v}"));
+    }
+    None
+}
+
+/// An earlier record that filed the message with Message-ID `id`.
+async fn filed_before(state: &AppState, id: Option<&str>) -> Result<Option<i32>, AppError> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(inbound_message::Entity::find()
+        .filter(inbound_message::Column::MessageId.eq(id))
+        .filter(inbound_message::Column::Outcome.is_in(["ticket", "comment"]))
+        .one(&state.db)
+        .await?
+        .map(|m| m.id))
+}
+
+/// Files one raw RFC 5322 message that arrived by `envelope`.
+pub async fn ingest(
+    state: &AppState,
+    envelope: &Envelope,
+    raw: &[u8],
+) -> Result<Outcome, AppError> {
+    let max = state.settings.inbound_message_max_bytes;
+    if raw.len() as u64 > max {
         return Err(AppError::invalid(
             "message",
-            "The message is larger than 10 MB.",
+            format!(
+                "The message is larger than {}.",
+                super::attachments::human(max)
+            ),
         ));
     }
     let Some(msg) = MessageParser::default().parse(raw) else {
@@ -349,6 +395,13 @@ pub async fn ingest(state: &AppState, raw: &[u8]) -> Result<Outcome, AppError> {
         message_id: message_id.as_deref(),
     };
     let hold = |why: &str| why.to_string();
+    if let Some(earlier) = filed_before(state, message_id.as_deref()).await? {
+        return Ok(Outcome::Duplicate(earlier));
+    }
+    if let Some(why) = automatic(&msg, envelope) {
+        let id = record(state, &received, "automatic", None, Some(why)).await?;
+        return Ok(Outcome::Automatic(id));
+    }
 
     // Who wrote: an active account whose contact may use the Support Portal.
     let actor = account(state, &from).await?;
@@ -358,7 +411,21 @@ pub async fn ingest(state: &AppState, raw: &[u8]) -> Result<Outcome, AppError> {
             Some(hold("sent by staff: answer in the Staff Console"))
         }
         Some(a) if !a.can_use_support() => Some(hold("the sender may not use the Support Portal")),
-        Some(_) => None,
+        Some(_) if msg.from().map_or(0, |a| a.iter().count()) > 1 => {
+            Some(hold("the From: header names several senders"))
+        }
+        Some(_) => match authenticity::verdict(
+            &state.settings.inbound,
+            envelope,
+            raw,
+            msg.headers_raw(),
+            &from,
+        )
+        .await
+        {
+            Verdict::Authentic => None,
+            Verdict::Unverified(why) => Some(format!("not shown to come from {from}: {why}")),
+        },
     };
     if let Some(why) = why {
         let id = record(state, &received, "held", None, Some(why.clone())).await?;
@@ -388,22 +455,47 @@ pub async fn ingest(state: &AppState, raw: &[u8]) -> Result<Outcome, AppError> {
             return Ok(Outcome::Held(id, why));
         }
         let id = t.id;
-        post_comment(state, &actor, t, staff, fresh_text(&body), false, None).await?;
-        let note = attach_all(state, &actor, id, staff, &msg).await?;
-        record(state, &received, "comment", Some(id), note).await?;
-        return Ok(Outcome::Comment(id));
+        let files = arrived(&msg);
+        // One message, one comment: its text and its files, or — when it
+        // cannot be filed as it is — held for staff with what is wrong.
+        let text = fresh_text(&body);
+        return match attach_arrived(state, &actor, t, staff, text, &files).await {
+            Ok(()) => {
+                record(state, &received, "comment", Some(id), None).await?;
+                Ok(Outcome::Comment(id))
+            }
+            Err(e) if e.status() < 500 => {
+                let why = format!("cannot be filed on ticket #{id}: {}", in_words(&e));
+                let rec = record(state, &received, "held", Some(id), Some(why.clone())).await?;
+                Ok(Outcome::Held(rec, why))
+            }
+            Err(e) => Err(e),
+        };
+    }
+    let files = arrived(&msg);
+    if let Err(AppError::Invalid { message, .. }) = check_arrived(state, &files) {
+        let why = format!("cannot be filed: {message}");
+        let id = record(state, &received, "held", None, Some(why.clone())).await?;
+        return Ok(Outcome::Held(id, why));
     }
     match open_ticket_as(state, &actor, ticket_form(&subject, &body)).await {
         Ok(id) => {
-            let note = attach_all(state, &actor, id, false, &msg).await?;
-            record(state, &received, "ticket", Some(id), note).await?;
+            if !files.is_empty() {
+                let t = ticket::Entity::find_by_id(id)
+                    .one(&state.db)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                attach_arrived(state, &actor, t, false, String::new(), &files).await?;
+            }
+            record(state, &received, "ticket", Some(id), None).await?;
             Ok(Outcome::Ticket(id))
         }
-        Err(e) => {
-            let why = format!("could not open a ticket: {e}");
+        Err(e) if e.status() < 500 => {
+            let why = format!("could not open a ticket: {}", in_words(&e));
             let id = record(state, &received, "held", None, Some(why.clone())).await?;
             Ok(Outcome::Held(id, why))
         }
+        Err(e) => Err(e),
     }
 }
 

@@ -4,6 +4,8 @@
 #[cfg(feature = "ssr")]
 pub mod attachments;
 #[cfg(feature = "ssr")]
+pub mod authenticity;
+#[cfg(feature = "ssr")]
 pub mod inbound;
 #[cfg(feature = "ssr")]
 pub mod live;

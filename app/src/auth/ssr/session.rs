@@ -256,6 +256,8 @@ mod tests {
             data_dir: std::env::temp_dir(),
             attachment_max_bytes: 25 << 20,
             subscription_grace_days: 7,
+            inbound: crate::core::state::InboundTrust::default(),
+            inbound_message_max_bytes: 28 << 20,
         }
     }
 

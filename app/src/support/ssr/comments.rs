@@ -56,6 +56,27 @@ pub async fn post_comment(
     Ok(())
 }
 
+/// Adds a message by mail to ticket `t`: its text and the files it brought
+/// (already stored), as one comment by `actor`.
+pub async fn post_mail(
+    state: &AppState,
+    actor: &Actor,
+    t: ticket::Model,
+    staff: bool,
+    body: String,
+    files: Vec<StoredFile>,
+) -> Result<(), AppError> {
+    // Files alone are a message too; text alone must say something.
+    let body = if body.trim().is_empty() && !files.is_empty() {
+        String::new()
+    } else {
+        validate::required_text("comment", &body, 50_000)
+            .map_err(|m| AppError::invalid("body", m))?
+    };
+    record_comment(state, actor, t, staff, Said::Mail(body, files), false, None).await?;
+    Ok(())
+}
+
 /// A file stored under the data directory, not yet recorded.
 pub struct StoredFile {
     pub name: String,
@@ -79,10 +100,12 @@ pub async fn post_attachment(
         .map(|a| a.unwrap_or_default())
 }
 
-/// What a comment says: text, or a file it links to.
+/// What a comment says: text, a file it links to, or both (a message by
+/// mail: its text and its attachments, in one comment).
 pub(super) enum Said {
     Text(String),
     File(StoredFile),
+    Mail(String, Vec<StoredFile>),
 }
 
 /// The one path of a comment into a ticket; returns the attachment's id
@@ -132,32 +155,37 @@ pub(super) async fn record_comment(
             "This ticket is closed. Open a new ticket and mention this one.",
         ));
     }
-    let (body, attachment) = match said {
-        Said::Text(body) => (body, None),
-        Said::File(f) => {
-            let a = ticket_attachment::ActiveModel {
-                ticket_id: Set(t.id),
-                uploader_user_id: Set(Some(actor.user_id)),
-                file_name: Set(f.name.clone()),
-                storage_name: Set(f.storage),
-                size_bytes: Set(f.size as i64),
-                sha256: Set(f.sha256),
-                internal: Set(internal),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            let body = format!(
-                "Attached [{}](/tickets/{}/attachments/{}) ({}).",
-                f.name,
-                t.id,
-                a.id,
-                crate::support::attachments::human(f.size)
-            );
-            (body, Some(a.id))
-        }
+    let (text, files) = match said {
+        Said::Text(body) => (Some(body), Vec::new()),
+        Said::File(f) => (None, vec![f]),
+        Said::Mail(body, files) => ((!body.is_empty()).then_some(body), files),
     };
+    let mut lines: Vec<String> = text.into_iter().collect();
+    let mut attachment = None;
+    for f in files {
+        let a = ticket_attachment::ActiveModel {
+            ticket_id: Set(t.id),
+            uploader_user_id: Set(Some(actor.user_id)),
+            file_name: Set(f.name.clone()),
+            storage_name: Set(f.storage),
+            size_bytes: Set(f.size as i64),
+            sha256: Set(f.sha256),
+            internal: Set(internal),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        lines.push(format!(
+            "Attached [{}](/tickets/{}/attachments/{}) ({}).",
+            f.name,
+            t.id,
+            a.id,
+            crate::support::attachments::human(f.size)
+        ));
+        attachment.get_or_insert(a.id);
+    }
+    let body = lines.join("\n\n");
     ticket_comment::ActiveModel {
         ticket_id: Set(t.id),
         author_user_id: Set(Some(actor.user_id)),

@@ -38,7 +38,7 @@ mod replies;
 mod staffing;
 mod sweep;
 use clocks::*;
-pub use comments::{add_comment, post_attachment, post_comment, StoredFile};
+pub use comments::{add_comment, post_attachment, post_comment, post_mail, StoredFile};
 use opening::*;
 pub use opening::{open_ticket, open_ticket_as, ticket_releases, ticket_servers};
 pub use policy::{scope, visible, Access};
