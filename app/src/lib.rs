@@ -84,6 +84,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/catalog") view=customers::pages::CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/mail") view=mail::OutboxPageView ssr=SsrMode::Async/>
                     <Route path=path!("/activate") view=customers::pages::ActivatePage ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=auth::ForgotPasswordPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

@@ -18,8 +18,10 @@ const BANDS: &[&[&str]] = &[
     &["validate", "components"],
     // The server's bottom layer: imports no feature.
     &["core"],
-    // Mail rendering and sending, and accounts: every feature uses them.
-    &["mail", "auth"],
+    // Mail rendering and sending; then accounts, which send mail (reset
+    // links). Every feature uses both.
+    &["mail"],
+    &["auth"],
     // Features.
     &["billing", "support", "customers"],
     // On top: the Staff Console's dashboard and the page frame read every feature.

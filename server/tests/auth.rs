@@ -1,6 +1,8 @@
 //! Accounts and sessions over real HTTP, on SQLite and PostgreSQL.
 
 mod common;
+#[path = "auth/recovery.rs"]
+mod recovery;
 
 use std::time::{Duration, Instant};
 

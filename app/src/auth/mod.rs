@@ -1,7 +1,10 @@
 //! Accounts and sessions: sign in, sign out, change password, and who is signed in.
 
+mod recovery;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+
+pub use recovery::{ForgotPasswordPage, RequestPasswordReset};
 
 use entity::StaffRole;
 use leptos::form::ActionForm;
@@ -344,6 +347,7 @@ pub fn SignInPage() -> impl IntoView {
             <h1 id="sign-in-title">"Sign in to Portico"</h1>
             <p class="muted">"Customers and staff sign in with the e-mail address Portico knows them by."</p>
             <SignInForm next=next initial_error=initial_error/>
+            <p><a href="/forgot-password">"Forgot your password?"</a></p>
         </section>
     }
 }

@@ -46,6 +46,9 @@ pub enum Capability {
     /// Send a contact a fresh activation link (to the kinds of contact the
     /// role may change).
     ResendActivation,
+    /// Send a contact who has a password a reset link (to the kinds of
+    /// contact the role may change).
+    PasswordReset,
     /// Change the e-mail address a contact signs in with.
     SignInEmail,
     /// Read the outgoing mail queue.
@@ -76,6 +79,7 @@ pub const STAFF_TABLE: &[(Capability, &[StaffRole])] = &[
     (Documents, &[Admin, Billing]),
     (BillingContacts, &[Admin, Billing]),
     (ResendActivation, &[Admin, Agent, Billing]),
+    (PasswordReset, &[Admin, Agent, Billing]),
     (SignInEmail, &[Admin]),
     (Outbox, &[Admin]),
     (ServerFigures, &[Admin]),
@@ -214,6 +218,7 @@ pub const ENDPOINTS: &[(&str, Gate)] = &[
     ("sign_out", Gate::ANYONE),
     ("change_password", Gate::SIGNED_IN),
     ("activate_account", Gate::ANYONE),
+    ("request_password_reset", Gate::ANYONE),
     // catalog and orders
     ("list_levels", Gate::staff(CatalogRead)),
     ("load_catalog", Gate::staff(CatalogRead)),
@@ -237,6 +242,7 @@ pub const ENDPOINTS: &[(&str, Gate)] = &[
     ),
     ("transfer_main_contact", Gate::either(BillingContacts, ANY)),
     ("resend_activation", Gate::staff(ResendActivation)),
+    ("send_password_reset", Gate::staff(PasswordReset)),
     ("decide_contact_request", Gate::staff(TechnicalContacts)),
     ("declare_servers", Gate::either(ServerDeclarations, ANY)),
     ("decide_server_declaration", Gate::staff(ServerDeclarations)),
@@ -282,6 +288,7 @@ pub const PAGES: &[(&str, Gate)] = &[
     ("/", Gate::ANYONE),
     ("/sign-in", Gate::ANYONE),
     ("/activate", Gate::ANYONE),
+    ("/forgot-password", Gate::ANYONE),
     ("/d/{id}", Gate::ANYONE),
     ("/account", Gate::SIGNED_IN),
     ("/staff", Gate::staff(StaffConsole)),

@@ -422,6 +422,11 @@ pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
     ssr::resend_activation(contact_id).await
 }
 
+#[server(prefix = "/api", endpoint = "send_password_reset")]
+pub async fn send_password_reset(contact_id: i32) -> Result<(), AppError> {
+    ssr::send_password_reset(contact_id).await
+}
+
 #[server(prefix = "/api", endpoint = "decide_contact_request")]
 pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<(), AppError> {
     ssr::decide_contact_request(request_id, approve).await

@@ -1,6 +1,8 @@
 //! How a person proves who they are: sessions. Server-only. The `Actor` a
 //! session resolves to, and the request helpers, live in `core`.
 
+pub mod links;
+pub mod recovery;
 pub mod session;
 
 use super::{Landing, Viewer};

@@ -6,15 +6,28 @@ use super::*;
 pub fn ActivatePage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
+    // The same link sets a first password and resets a forgotten one.
+    let reset = query.read_untracked().get("reset").as_deref() == Some("1");
+    let (heading, lead) = if reset {
+        (
+            "Choose a new password",
+            "Choose a new password for your Portico account. Setting it signs you out everywhere else.",
+        )
+    } else {
+        (
+            "Set your password",
+            "Choose a password to activate your Portico account. Afterwards you sign in with your e-mail address.",
+        )
+    };
     let action = ServerAction::<ActivateAccount>::new();
     let error = last_error(action);
     view! {
-        <Title text="Set your password"/>
+        <Title text=heading/>
         // The token is in this page's address: never send it on as a referrer.
         <Meta name="referrer" content="no-referrer"/>
         <section class="card narrow" aria-labelledby="activate-title">
-            <h1 id="activate-title">"Set your password"</h1>
-            <p class="muted">"Choose a password to activate your Portico account. Afterwards you sign in with your e-mail address."</p>
+            <h1 id="activate-title">{heading}</h1>
+            <p class="muted">{lead}</p>
             <ActionForm action=action attr:class="stack" attr:novalidate=""><ReturnHere/>
                 <input type="hidden" name="token" value=token/>
                 <FieldError message=field_of(error, "token")/>

@@ -24,6 +24,7 @@ pub(super) fn OrganizationPage(organization_id: Signal<Option<i32>>) -> impl Int
     let remove_admin = ServerAction::<RemoveAdministrativeRole>::new();
     let transfer = ServerAction::<TransferMainContact>::new();
     let resend = ServerAction::<ResendActivation>::new();
+    let reset = ServerAction::<SendPasswordReset>::new();
     let declare = ServerAction::<DeclareServers>::new();
     let sharing = ServerAction::<SetTicketSharing>::new();
     let decide_req = ServerAction::<DecideContactRequest>::new();
@@ -39,7 +40,7 @@ pub(super) fn OrganizationPage(organization_id: Signal<Option<i32>>) -> impl Int
                 deactivate.version().get(),
                 remove_admin.version().get(),
                 transfer.version().get(),
-                resend.version().get(),
+                (resend.version().get(), reset.version().get()),
                 declare.version().get(),
                 sharing.version().get(),
                 (decide_req.version().get(), decide_srv.version().get()),
@@ -57,6 +58,7 @@ pub(super) fn OrganizationPage(organization_id: Signal<Option<i32>>) -> impl Int
         remove_admin,
         transfer,
         resend,
+        reset,
         declare,
         sharing,
         decide_req,
@@ -88,6 +90,7 @@ pub(super) struct Actions {
     pub(super) remove_admin: ServerAction<RemoveAdministrativeRole>,
     pub(super) transfer: ServerAction<TransferMainContact>,
     pub(super) resend: ServerAction<ResendActivation>,
+    pub(super) reset: ServerAction<SendPasswordReset>,
     pub(super) declare: ServerAction<DeclareServers>,
     pub(super) sharing: ServerAction<SetTicketSharing>,
     pub(super) decide_req: ServerAction<DecideContactRequest>,
@@ -114,6 +117,7 @@ pub(super) fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl Int
         last_error(acts.remove_admin),
         last_error(acts.transfer),
         last_error(acts.resend),
+        last_error(acts.reset),
         last_error(acts.sharing),
         last_error(acts.decide_req),
         last_error(acts.decide_srv),
@@ -123,6 +127,10 @@ pub(super) fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl Int
     let declare_error = last_error(acts.declare);
     // A plain form post comes back with the outcome in the address.
     let query = use_query_map();
+    let reset_sent = move || {
+        matches!(acts.reset.value().get(), Some(Ok(())))
+            || query.read().get("done").as_deref() == Some("reset")
+    };
     let added = move || match query.read().get("added").as_deref() {
         Some("added") => Some(AddOutcome::Added),
         Some("requested") => Some(AddOutcome::Requested),
@@ -151,6 +159,9 @@ pub(super) fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl Int
             </p>
         })}
         <FormError error=any_error/>
+        {move || reset_sent().then(|| view! {
+            <p class="notice success" role="status">"Password reset link sent to the address on file; it works once, within 60 minutes."</p>
+        })}
 
         <SubscriptionSection sub=org.subscription.clone() org_id=org_id tech_count=tech_count
             manage=org.can_manage_subscription renew=acts.renew cancel=acts.cancel/>
@@ -297,6 +308,9 @@ pub(super) fn ContactRow(
     let deactivate = format!("Deactivate {name}");
     let confirm_deactivate = format!("Confirm: deactivate {name}");
     let resend = format!("Re-send invitation to {name}");
+    let reset = format!("Send {name} a password reset link");
+    let confirm_reset = format!("Confirm: e-mail {name} a reset link");
+    let has_password = c.account == "Active";
     let (active, main, administrative, dl) =
         (c.active, c.main, c.administrative, c.distribution_list);
     let pending = c.account == "Invitation sent";
@@ -348,6 +362,16 @@ pub(super) fn ContactRow(
                                 <input type="hidden" name="contact_id" value=id/>
                                 <p>"They are signed out at once and can no longer sign in."</p>
                                 <button type="submit" class="danger">{confirm_deactivate}</button>
+                            </ActionForm>
+                        </details>
+                    })}
+                    {(staff && active && has_password && edit).then(|| view! {
+                        <details>
+                            <summary>{reset}</summary>
+                            <ActionForm action=acts.reset><ReturnHere/>
+                                <input type="hidden" name="contact_id" value=id/>
+                                <p>"They get an e-mail at the address above with a link to choose a new password (it works once, within 60 minutes). Their password stays until they use it."</p>
+                                <button type="submit">{confirm_reset}</button>
                             </ActionForm>
                         </details>
                     })}

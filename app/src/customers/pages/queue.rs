@@ -13,6 +13,7 @@ pub fn StaffQueuePage() -> impl IntoView {
         remove_admin: ServerAction::new(),
         transfer: ServerAction::new(),
         resend: ServerAction::new(),
+        reset: ServerAction::new(),
         declare: ServerAction::new(),
         sharing: ServerAction::new(),
         decide_req,

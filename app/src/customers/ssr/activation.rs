@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) const LINK_UNUSABLE: &str = "This link cannot be used any more: it expired, was replaced by a newer one, or was used already. Ask your Portico contact to send a new one.";
+pub(super) const LINK_UNUSABLE: &str = "This link cannot be used any more: it expired, was replaced by a newer one, or was used already. Ask for a new one with “Forgot your password?” on the sign-in page, or ask your Portico contact.";
 
 pub async fn activate_account(
     token: String,

@@ -485,6 +485,56 @@ pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Staff send a contact who has a password a reset link, to the address on
+/// file (the contact asked by phone, say). At most a few an hour, like the
+/// links people ask for themselves.
+pub async fn send_password_reset(contact_id: i32) -> Result<(), AppError> {
+    let actor = require_staff(Capability::PasswordReset)?;
+    let state = app_state()?;
+    let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
+    staff_may_change(&actor, &c)?;
+    let u = match c.user_id {
+        Some(id) => user::Entity::find_by_id(id).one(&state.db).await?,
+        None => None,
+    }
+    .filter(|u| u.password_hash.is_some())
+    .ok_or_else(|| {
+        AppError::invalid(
+            "contact_id",
+            format!(
+                "{} has not set a password yet: re-send the invitation instead.",
+                c.name
+            ),
+        )
+    })?;
+    if !c.active {
+        return Err(AppError::invalid(
+            "contact_id",
+            format!("{} is deactivated.", c.name),
+        ));
+    }
+    let txn = crate::core::db::begin_write(&state.db).await?;
+    if !crate::auth::ssr::recovery::send(&txn, &state, &u).await? {
+        return Err(AppError::invalid(
+            "contact_id",
+            format!(
+                "{} was sent {} reset links in the last hour already; the newest one works.",
+                c.name,
+                crate::auth::ssr::recovery::RESETS_PER_HOUR
+            ),
+        ));
+    }
+    audit::Entry::new(Action::PasswordResetSent, Target::User(u.id))
+        .by(actor.user_id)
+        .org(c.organization_id)
+        .from(client_addr())
+        .record(&txn)
+        .await?;
+    txn.commit().await?;
+    crate::core::web::redirect_back_with("done=reset");
+    Ok(())
+}
+
 pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<(), AppError> {
     let actor = require_staff(Capability::TechnicalContacts)?;
     let state = app_state()?;

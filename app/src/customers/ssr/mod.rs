@@ -40,7 +40,7 @@ pub use activation::activate_account;
 pub use catalog::{create_program, list_levels, load_catalog, parse_price, save_level};
 pub use contacts::{
     add_contact, deactivate_contact, decide_contact_request, remove_administrative_role,
-    resend_activation, transfer_main_contact, update_contact,
+    resend_activation, send_password_reset, transfer_main_contact, update_contact,
 };
 pub use orders::process_order;
 pub use organization_page::load_organization;
@@ -191,32 +191,9 @@ pub async fn issue_activation<C: ConnectionTrait>(
     state: &AppState,
     user_id: i32,
 ) -> Result<String, AppError> {
-    let now = Utc::now();
-    activation_link::Entity::update_many()
-        .col_expr(
-            activation_link::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(Some(now)),
-        )
-        .filter(activation_link::Column::UserId.eq(user_id))
-        .filter(activation_link::Column::UsedAt.is_null())
-        .filter(activation_link::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    let token = session::new_token();
-    activation_link::ActiveModel {
-        user_id: Set(user_id),
-        token_hash: Set(session::hash_token(&token)),
-        expires_at: Set(now
-            + ChronoDuration::from_std(state.settings.activation_ttl)
-                .unwrap_or(ChronoDuration::days(7))),
-        used_at: Set(None),
-        revoked_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(token)
+    let ttl =
+        ChronoDuration::from_std(state.settings.activation_ttl).unwrap_or(ChronoDuration::days(7));
+    crate::auth::ssr::links::issue(db, user_id, ttl).await
 }
 
 fn activation_url(state: &AppState, token: &str) -> String {
