@@ -211,7 +211,7 @@ pub struct Config {
     #[arg(long, env = "PORTICO_INBOUND_DNS_SERVER", global = true)]
     pub inbound_dns_server: Option<std::net::SocketAddr>,
 
-    /// Largest message the listener takes, in MB (default: the attachment limit and 10%).
+    /// Largest message the listener takes, in MB (default: the attachment limit as base64, and 10%).
     #[arg(long, env = "PORTICO_INBOUND_MAX_MESSAGE_MB", value_parser = clap::value_parser!(u64).range(1..=2048), global = true)]
     pub inbound_max_message_mb: Option<u64>,
 
@@ -325,7 +325,8 @@ impl Config {
     pub fn inbound_message_max_bytes(&self) -> u64 {
         match self.inbound_max_message_mb {
             Some(mb) => mb << 20,
-            None => (self.attachment_max_mb << 20) / 10 * 11,
+            // Base64 makes files a third larger; then 10% for the rest.
+            None => (self.attachment_max_mb << 20) / 30 * 44,
         }
     }
 

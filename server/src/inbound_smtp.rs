@@ -25,6 +25,8 @@ use tokio::time::Instant;
 const IDLE: Duration = Duration::from_secs(300);
 /// The longest command line taken.
 const COMMAND_LINE: u64 = 4096;
+/// How long past its deadline a session may take to say goodbye.
+const LAST_WORDS: Duration = Duration::from_secs(10);
 /// The end of DATA.
 const END: &[u8] = b"\r\n.\r\n";
 
@@ -75,8 +77,13 @@ pub async fn serve_with(
                 tokio::spawn(async move {
                     let _permit = permit;
                     let deadline = Instant::now() + limits.session;
-                    if let Err(e) = session(stream, peer.ip(), state, recipient, deadline).await {
-                        tracing::debug!(error = %e, "SMTP session ended");
+                    // Reads stop at the deadline; this also bounds writes to
+                    // a peer that never reads, and the filing of a last message.
+                    let all = session(stream, peer.ip(), state, recipient, deadline);
+                    match tokio::time::timeout_at(deadline + LAST_WORDS, all).await {
+                        Ok(Err(e)) => tracing::debug!(error = %e, "SMTP session ended"),
+                        Err(_) => tracing::info!(%peer, "SMTP session cut off at its time limit"),
+                        Ok(Ok(())) => {}
                     }
                 });
             }
@@ -310,7 +317,8 @@ async fn read_data(
             break;
         }
         lines.consume(taken);
-        if buf.len() as u64 > max + 2 {
+        // Room for the CRLF before the data and a terminator split across reads.
+        if buf.len() as u64 > max + 2 + END.len() as u64 {
             dropped = true;
             buf.drain(..buf.len() - (END.len() - 1));
         }

@@ -54,11 +54,18 @@ pub enum Verdict {
     Authentic,
     /// Why the message could not be shown to come from its `From:` domain.
     Unverified(String),
+    /// DNS failed for now: the sender should try again later.
+    TryLater(String),
 }
 
 fn unverified(why: impl Into<String>) -> Verdict {
     Verdict::Unverified(why.into())
 }
+
+/// The most DKIM signatures checked (each may cost a DNS lookup the sender chose).
+const MAX_SIGNATURES: usize = 5;
+/// How long Portico's own check may take in all.
+const CHECK_TIME: Duration = Duration::from_secs(60);
 
 /// Whether `raw` (whose headers are `headers`, top first, and whose single
 /// `From:` address is `from`) comes from `from`'s domain.
@@ -69,14 +76,14 @@ pub async fn verdict<'a>(
     headers: impl Iterator<Item = (&'a str, &'a str)>,
     from: &str,
 ) -> Verdict {
-    let headers: Vec<(&str, &str)> = headers.collect();
-    let froms = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("From"))
-        .count();
-    if froms != 1 {
-        return unverified(format!("the message has {froms} From: headers"));
+    // Read the header block as DKIM and DMARC do, byte by byte: parsers that
+    // disagree on which `From:` counts (one skips a header that is not
+    // UTF-8, another takes `From :` for a different name) would let a
+    // signed message carry a second, unsigned sender.
+    if let Some(problem) = header_problem(raw) {
+        return unverified(problem);
     }
+    let headers: Vec<(&str, &str)> = headers.collect();
     let Some((_, domain)) = from
         .rsplit_once('@')
         .filter(|(l, d)| !l.is_empty() && !d.is_empty())
@@ -104,30 +111,71 @@ pub async fn verdict<'a>(
             "it did not come through a trusted relay, and Portico's own check is off",
         );
     }
-    own_verdict(trust, envelope, raw, domain).await
+    let check = own_verdict(trust, envelope, raw, from, domain);
+    match tokio::time::timeout(CHECK_TIME, check).await {
+        Ok(v) => v,
+        Err(_) => Verdict::TryLater("checking the sender took too long".into()),
+    }
 }
 
-/// The relay's judgement: its (topmost) `Authentication-Results` header.
+/// What makes the header block unfit to judge, if anything: not UTF-8, a
+/// field name with spaces or control characters, or not exactly one `From:`.
+fn header_problem(raw: &[u8]) -> Option<String> {
+    let end = find(raw, b"\r\n\r\n")
+        .or_else(|| find(raw, b"\n\n"))
+        .unwrap_or(raw.len());
+    let Ok(block) = std::str::from_utf8(&raw[..end]) else {
+        return Some("its headers are not UTF-8".into());
+    };
+    let mut froms = 0;
+    for line in block.split('\n') {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() || line.starts_with([' ', '\t']) {
+            continue;
+        }
+        let Some((name, _)) = line.split_once(':') else {
+            return Some("a header line has no name".into());
+        };
+        if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b)) {
+            return Some(format!("the header name {name:?} is malformed"));
+        }
+        froms += usize::from(name.eq_ignore_ascii_case("From"));
+    }
+    (froms != 1).then(|| format!("the message has {froms} From: headers"))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The relay's judgement: the first DMARC result in its
+/// `Authentication-Results` headers, top first (a relay may write its DKIM
+/// and its DMARC results in separate headers).
 fn relay_verdict(headers: &[(&str, &str)], authserv_id: &str, domain: &str) -> Verdict {
-    let ours = headers
+    let ours: Vec<AuthResults> = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("Authentication-Results"))
         .filter_map(|(_, v)| AuthResults::parse(v))
-        .find(|r| r.authserv_id.eq_ignore_ascii_case(authserv_id));
-    let Some(r) = ours else {
+        .filter(|r| r.authserv_id.eq_ignore_ascii_case(authserv_id))
+        .collect();
+    if ours.is_empty() {
         return unverified(format!(
             "the relay wrote no Authentication-Results as {authserv_id}"
         ));
+    }
+    let Some(first) = ours.iter().find(|r| !r.dmarc.is_empty()) else {
+        return unverified("the relay did not check DMARC");
     };
-    match r.dmarc {
-        Some((result, from)) if result == "pass" && from.eq_ignore_ascii_case(domain) => {
-            Verdict::Authentic
-        }
-        Some((result, from)) if result == "pass" => unverified(format!(
+    let [(result, from)] = first.dmarc.as_slice() else {
+        return unverified("the relay's header names several DMARC results");
+    };
+    match result.as_str() {
+        "pass" if from.eq_ignore_ascii_case(domain) => Verdict::Authentic,
+        "pass" => unverified(format!(
             "the relay's DMARC pass was for {from}, not {domain}"
         )),
-        Some((result, _)) => unverified(format!("DMARC {result} for {domain} at the relay")),
-        None => unverified("the relay did not check DMARC"),
+        "temperror" => Verdict::TryLater(format!("DMARC temperror for {domain} at the relay")),
+        _ => unverified(format!("DMARC {result} for {domain} at the relay")),
     }
 }
 
@@ -135,35 +183,59 @@ fn relay_verdict(headers: &[(&str, &str)], authserv_id: &str, domain: &str) -> V
 #[derive(Debug, PartialEq, Eq)]
 struct AuthResults {
     authserv_id: String,
-    /// The first `dmarc=` result and its `header.from`, lowercased.
-    dmarc: Option<(String, String)>,
+    /// Each `dmarc=` result and its `header.from`, lowercased.
+    dmarc: Vec<(String, String)>,
 }
 
 impl AuthResults {
     fn parse(value: &str) -> Option<AuthResults> {
         let text = without_comments(value);
-        let mut parts = text.split(';');
+        let parts = outside_quotes(&text, ';');
+        let mut parts = parts.iter();
         let authserv_id = parts
             .next()?
             .split_whitespace()
             .next()?
             .to_ascii_lowercase();
-        let dmarc = parts.find_map(|part| {
-            let mut tokens = part.split_whitespace();
-            let (method, result) = tokens.next()?.split_once('=')?;
-            let method = method.split('/').next().unwrap_or("");
-            if !method.eq_ignore_ascii_case("dmarc") {
-                return None;
-            }
-            let from = tokens
-                .filter_map(|t| t.split_once('='))
-                .find(|(k, _)| k.eq_ignore_ascii_case("header.from"))
-                .map(|(_, v)| v.trim_matches('"').to_ascii_lowercase())
-                .unwrap_or_default();
-            Some((result.to_ascii_lowercase(), from))
-        });
+        let dmarc = parts
+            .filter_map(|part| {
+                let mut tokens = part.split_whitespace();
+                let (method, result) = tokens.next()?.split_once('=')?;
+                let method = method.split('/').next().unwrap_or("");
+                if !method.eq_ignore_ascii_case("dmarc") {
+                    return None;
+                }
+                let from = tokens
+                    .filter_map(|t| t.split_once('='))
+                    .find(|(k, _)| k.eq_ignore_ascii_case("header.from"))
+                    .map(|(_, v)| v.trim_matches('"').to_ascii_lowercase())
+                    .unwrap_or_default();
+                Some((result.to_ascii_lowercase(), from))
+            })
+            .collect();
         Some(AuthResults { authserv_id, dmarc })
     }
+}
+
+/// `text` split at each `sep` that is not inside a quoted string.
+fn outside_quotes(text: &str, sep: char) -> Vec<String> {
+    let (mut parts, mut part) = (Vec::new(), String::new());
+    let (mut quoted, mut escaped) = (false, false);
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => {
+                parts.push(std::mem::take(&mut part));
+                continue;
+            }
+            _ => {}
+        }
+        part.push(c);
+    }
+    parts.push(part);
+    parts
 }
 
 /// `value` without its (nested) comments, quoted text kept as written.
@@ -212,6 +284,7 @@ async fn own_verdict(
     trust: &InboundTrust,
     envelope: &Envelope,
     raw: &[u8],
+    from: &str,
     domain: &str,
 ) -> Verdict {
     let Some(peer) = envelope.peer else {
@@ -224,6 +297,15 @@ async fn own_verdict(
     let Some(msg) = AuthenticatedMessage::parse(raw) else {
         return unverified("the message's headers could not be read");
     };
+    // The sender mail-auth judges must be the one Portico acts for.
+    if msg.from.len() != 1 || !msg.from[0].eq_ignore_ascii_case(from) {
+        return unverified("its From: header does not read one way only");
+    }
+    if msg.dkim_headers.len() > MAX_SIGNATURES {
+        return unverified(format!(
+            "it carries more than {MAX_SIGNATURES} DKIM signatures"
+        ));
+    }
     let dkim = auth.verify_dkim(&msg).await;
     let helo = if envelope.helo.is_empty() {
         "unknown"
@@ -260,6 +342,15 @@ async fn own_verdict(
     let no_record = dmarc.result() == DmarcResult::None;
     if no_record && signed_by_author {
         return Verdict::Authentic;
+    }
+    let temporary = |r: &DmarcResult| matches!(r, DmarcResult::TempError(_));
+    if temporary(dmarc.dkim_result())
+        || temporary(dmarc.spf_result())
+        || dkim
+            .iter()
+            .any(|o| matches!(o.result(), DkimResult::TempError(_)))
+    {
+        return Verdict::TryLater(format!("DNS did not answer for {domain} just now"));
     }
     let dkim_word = if dkim.is_empty() {
         "no signature"
@@ -331,6 +422,53 @@ mod tests {
             relay(&[("Authentication-Results", " mx.portico.example; dmarc=none (dmarc=pass header.from=acme.example) header.from=acme.example")]),
             Verdict::Unverified(w) if w.contains("DMARC none")
         ));
+    }
+
+    #[test]
+    fn quoted_text_cannot_smuggle_a_result_and_one_result_is_wanted() {
+        // A `;` inside a quoted envelope sender is not the end of a result.
+        let quoted = r#" mx.portico.example; spf=pass smtp.mailfrom="x;dmarc=pass header.from=acme.example x"@evil.example; dmarc=fail header.from=acme.example"#;
+        assert!(matches!(
+            relay(&[("Authentication-Results", quoted)]),
+            Verdict::Unverified(w) if w.contains("DMARC fail")
+        ));
+        let two = " mx.portico.example; dmarc=pass header.from=acme.example; dmarc=fail header.from=acme.example";
+        assert!(matches!(
+            relay(&[("Authentication-Results", two)]),
+            Verdict::Unverified(w) if w.contains("several")
+        ));
+        // DKIM and DMARC in separate headers under the same id (OpenDKIM + OpenDMARC).
+        let dkim = " mx.portico.example; dkim=pass header.d=acme.example";
+        let dmarc = " mx.portico.example; dmarc=pass header.from=acme.example";
+        assert_eq!(
+            relay(&[
+                ("Authentication-Results", dkim),
+                ("Authentication-Results", dmarc)
+            ]),
+            Verdict::Authentic
+        );
+        assert!(matches!(
+            relay(&[(
+                "Authentication-Results",
+                " mx.portico.example; dmarc=temperror header.from=acme.example"
+            )]),
+            Verdict::TryLater(_)
+        ));
+    }
+
+    #[test]
+    fn a_header_block_read_two_ways_is_refused() {
+        let ok = b"From: a@acme.example\r\nSubject: x\r\n folded\r\n\r\nbody\r\nFrom: not a header";
+        assert_eq!(header_problem(ok), None);
+        let spaced = b"From: a@acme.example\r\nFrom : b@acme.example\r\n\r\n";
+        assert!(header_problem(spaced).unwrap().contains("malformed"));
+        let latin1 = b"From: a@acme.example\r\nX-Name: \xff\r\n\r\n";
+        assert!(header_problem(latin1).unwrap().contains("UTF-8"));
+        let two = b"From: a@acme.example\r\nfrom: b@acme.example\r\n\r\n";
+        assert!(header_problem(two).unwrap().contains("2 From"));
+        assert!(header_problem(b"Subject: x\r\n\r\n")
+            .unwrap()
+            .contains("0 From"));
     }
 
     #[test]

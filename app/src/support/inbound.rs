@@ -84,6 +84,11 @@ fn fresh_text(body: &str) -> String {
     }
 }
 
+/// A Message-ID as recorded (and so as looked up): its first 300 characters.
+fn stored_id(id: &str) -> String {
+    id.chars().take(300).collect()
+}
+
 /// What arrived, as recorded.
 struct Received<'a> {
     from: &'a str,
@@ -103,7 +108,7 @@ async fn record(
         from_addr: Set(r.from.chars().take(320).collect()),
         subject: Set(r.subject.chars().take(300).collect()),
         body: Set(r.body.chars().take(200_000).collect()),
-        message_id: Set(r.message_id.map(|m| m.chars().take(300).collect())),
+        message_id: Set(r.message_id.map(stored_id)),
         outcome: Set(outcome.to_owned()),
         ticket_id: Set(ticket_id),
         reason: Set(reason),
@@ -146,7 +151,7 @@ async fn thread_of(
             return Ok(Some(by_token(token).await?));
         }
         let filed = inbound_message::Entity::find()
-            .filter(inbound_message::Column::MessageId.eq(*r))
+            .filter(inbound_message::Column::MessageId.eq(stored_id(r)))
             .filter(inbound_message::Column::TicketId.is_not_null())
             .one(&state.db)
             .await?;
@@ -314,8 +319,8 @@ fn arrived<'a>(msg: &'a mail_parser::Message<'a>) -> Vec<Arrived<'a>> {
         .collect()
 }
 
-/// Why a message sent automatically (an auto-reply, a bounce, a list's
-/// digest) should not be filed, if it is one (RFC 3834): filing it would
+/// Why a message sent automatically (an auto-reply, a bounce) should not be
+/// filed, if it is one (RFC 3834): filing it would
 /// answer it, and the answer would be answered again.
 fn automatic(msg: &mail_parser::Message<'_>, envelope: &Envelope) -> Option<String> {
     let header = |name: &str| {
@@ -329,10 +334,6 @@ fn automatic(msg: &mail_parser::Message<'_>, envelope: &Envelope) -> Option<Stri
     if envelope.peer.is_some() && envelope.mail_from.is_empty() {
         return Some("a bounce (empty reverse path)".into());
     }
-    if let Some(v) = header("Precedence").filter(|v| ["bulk", "junk", "list"].contains(&v.as_str()))
-    {
-        return Some(format!("Precedence: {v}"));
-    }
     None
 }
 
@@ -340,7 +341,7 @@ fn automatic(msg: &mail_parser::Message<'_>, envelope: &Envelope) -> Option<Stri
 async fn filed_before(state: &AppState, id: Option<&str>) -> Result<Option<i32>, AppError> {
     let Some(id) = id else { return Ok(None) };
     Ok(inbound_message::Entity::find()
-        .filter(inbound_message::Column::MessageId.eq(id))
+        .filter(inbound_message::Column::MessageId.eq(stored_id(id)))
         .filter(inbound_message::Column::Outcome.is_in(["ticket", "comment"]))
         .one(&state.db)
         .await?
@@ -425,6 +426,11 @@ pub async fn ingest(
         {
             Verdict::Authentic => None,
             Verdict::Unverified(why) => Some(format!("not shown to come from {from}: {why}")),
+            Verdict::TryLater(why) => {
+                // Not filed, not recorded: the sender tries again (451).
+                tracing::warn!(%from, %why, "sender check failed for now");
+                return Err(AppError::Internal);
+            }
         },
     };
     if let Some(why) = why {
@@ -480,14 +486,21 @@ pub async fn ingest(
     }
     match open_ticket_as(state, &actor, ticket_form(&subject, &body)).await {
         Ok(id) => {
+            // The ticket is open: whatever happens to its files, the message
+            // is recorded as filed, so a retry cannot open it twice.
+            let mut note = None;
             if !files.is_empty() {
-                let t = ticket::Entity::find_by_id(id)
-                    .one(&state.db)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                attach_arrived(state, &actor, t, false, String::new(), &files).await?;
+                let t = ticket::Entity::find_by_id(id).one(&state.db).await?;
+                let stored = match t {
+                    Some(t) => attach_arrived(state, &actor, t, false, String::new(), &files).await,
+                    None => Err(AppError::NotFound),
+                };
+                if let Err(e) = stored {
+                    tracing::error!(error = %e, ticket = id, "storing a mailed ticket's files");
+                    note = Some(format!("its files could not be stored: {}", in_words(&e)));
+                }
             }
-            record(state, &received, "ticket", Some(id), None).await?;
+            record(state, &received, "ticket", Some(id), note).await?;
             Ok(Outcome::Ticket(id))
         }
         Err(e) if e.status() < 500 => {

@@ -667,7 +667,8 @@ fn dkim_record(key: &[u8]) -> String {
 /// address, and a piped message's only under the configured authserv-id.
 async fn forged_senders_are_held_and_only_proven_mail_is_acted_on(srv: &TestServer) {
     use mail_auth::common::crypto::Ed25519Key;
-    let (acme_key, evil_key) = (
+    let (acme_key, evil_key, globex_key) = (
+        Ed25519Key::generate_pkcs8().unwrap(),
         Ed25519Key::generate_pkcs8().unwrap(),
         Ed25519Key::generate_pkcs8().unwrap(),
     );
@@ -680,6 +681,11 @@ async fn forged_senders_are_held_and_only_proven_mail_is_acted_on(srv: &TestServ
         (
             "portico-test._domainkey.evil.example",
             dkim_record(&evil_key),
+        ),
+        // globex.example publishes a DKIM key but no DMARC record.
+        (
+            "portico-test._domainkey.globex.example",
+            dkim_record(&globex_key),
         ),
     ])
     .await;
@@ -746,8 +752,20 @@ async fn forged_senders_are_held_and_only_proven_mail_is_acted_on(srv: &TestServ
         message("Relay says fail", "x")
     );
     deliver(port, Ipv4Addr::LOCALHOST, "tech1@acme.example", &failed).await;
+    // Signed by acme.example, with a second, unsigned sender that one parser
+    // reads and DKIM does not (`From :`): held.
+    let hidden = signed.replacen(
+        "\r\nFrom: Tina Tech",
+        "\r\nFrom : Tomas <tech2@acme.example>\r\nFrom: Tina Tech",
+        1,
+    );
+    assert_ne!(hidden, signed);
+    deliver(port, direct, "tech1@acme.example", &hidden).await;
+    let last = inbound(srv).await.pop().unwrap();
+    assert_eq!(last.outcome, "held");
+    assert!(last.reason.unwrap().contains("malformed"));
     assert_eq!(tickets().await, before, "nothing forged opened a ticket");
-    let held = inbound(srv).await;
+    let held: Vec<_> = inbound(srv).await.into_iter().take(5).collect();
     let reasons: Vec<(&str, &str)> = held
         .iter()
         .map(|m| (m.outcome.as_str(), m.reason.as_deref().unwrap_or("")))
@@ -770,6 +788,16 @@ async fn forged_senders_are_held_and_only_proven_mail_is_acted_on(srv: &TestServ
     assert!(replies.contains("250 OK: filed"), "{replies}");
     assert_eq!(inbound(srv).await.last().unwrap().outcome, "ticket");
     assert!(tickets().await.contains(&"Signed question".to_string()));
+    // No DMARC record: a valid signature by the From: domain itself is proof.
+    let globex = message("Globex signed", "hello").replace(
+        "Tina Tech <tech1@acme.example>",
+        "Gina <main@globex.example>",
+    );
+    let globex = dkim_signed(&globex_key, "globex.example", &globex);
+    let replies = deliver(port, direct, "main@globex.example", &globex).await;
+    assert!(replies.contains("250 OK: filed"), "{replies}");
+    let last = inbound(srv).await.pop().unwrap();
+    assert_eq!(last.outcome, "ticket", "{last:?}");
     task.abort();
 
     // Piped in without an authserv-id to trust: held, whatever it claims.
