@@ -28,6 +28,7 @@ db_tests!(
     authorization_matrix,
     administrators_manage_the_catalog,
     only_administrators_and_the_main_contact_change_sign_in_addresses,
+    a_new_sign_in_address_ends_sessions_and_old_links_and_tells_the_old_address,
 );
 
 async fn processing_an_order_creates_everything_and_queues_the_welcome_mail(srv: &TestServer) {
@@ -1264,4 +1265,108 @@ async fn only_administrators_and_the_main_contact_change_sign_in_addresses(srv: 
         .unwrap()
         .unwrap();
     assert_eq!(u.email, "tina.t@acme.example");
+}
+
+/// A changed sign-in address is a credential change: the old address's
+/// activation links die (a mistyped address must not activate the account
+/// under the new one), the person's sessions end (the Main Contact changing
+/// their own stays signed in here), the old address is told, and a pending
+/// account gets a fresh link at the new address.
+async fn a_new_sign_in_address_ends_sessions_and_old_links_and_tells_the_old_address(
+    srv: &TestServer,
+) {
+    let admin = srv.sign_in("admin@example.com").await;
+    let main = srv.sign_in("main@acme.example").await;
+    let acme = org_id(srv, "Acme Corp").await.to_string();
+    let update = |cookie: String, contact: i32, name: &'static str, email: &'static str| async move {
+        srv.call(
+            "update_contact",
+            Some(&cookie),
+            &[
+                ("contact_id", contact.to_string().as_str()),
+                ("name", name),
+                ("email", email),
+                ("phone", ""),
+            ],
+        )
+        .await
+        .status()
+        .as_u16()
+    };
+    // A pending contact invited at a mistyped address.
+    let res = srv
+        .call(
+            "add_contact",
+            Some(&main),
+            &[
+                ("organization_id", acme.as_str()),
+                ("role", "technical"),
+                ("name", "Typo Tom"),
+                ("email", "tom@acme.exmaple"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let old_link = token_in(&mail_to(srv, "tom@acme.exmaple").await.last().unwrap().body);
+    let tom = contact_id(srv, "tom@acme.exmaple").await;
+    assert_eq!(
+        update(main.clone(), tom, "Typo Tom", "tom@acme.example").await,
+        200
+    );
+    let activate = |token: String| async move {
+        srv.call(
+            "activate_account",
+            None,
+            &[
+                ("token", token.as_str()),
+                ("new_password", "tom's long password"),
+                ("confirm_password", "tom's long password"),
+            ],
+        )
+        .await
+        .status()
+        .as_u16()
+    };
+    assert_eq!(
+        activate(old_link).await,
+        400,
+        "the mistyped address's link died"
+    );
+    let told = mail_to(srv, "tom@acme.exmaple").await;
+    assert!(
+        told.last().unwrap().body.contains("tom@acme.example"),
+        "the old address is told"
+    );
+    let fresh = mail_to(srv, "tom@acme.example").await;
+    assert_eq!(activate(token_in(&fresh.last().unwrap().body)).await, 200);
+
+    // An active account: its sessions end, and the person signs in with the new address.
+    let tech = srv.sign_in("tech2@acme.example").await;
+    let tech2 = contact_id(srv, "tech2@acme.example").await;
+    assert_eq!(
+        update(admin.clone(), tech2, "Tina Tech", "tina@acme.example").await,
+        200
+    );
+    assert_eq!(srv.whoami(&tech).await, None, "signed out everywhere");
+    assert!(mail_to(srv, "tech2@acme.example")
+        .await
+        .iter()
+        .any(|m| m.kind == "address_changed"));
+    let res = srv
+        .sign_in_response("tina@acme.example", common::PASSWORD)
+        .await;
+    assert_eq!(res.status(), 200);
+    // The Main Contact changing their own address stays signed in here.
+    let elsewhere = srv.sign_in("main@acme.example").await;
+    let me = contact_id(srv, "main@acme.example").await;
+    assert_eq!(
+        update(main.clone(), me, "Maria Main", "maria@acme.example").await,
+        200
+    );
+    assert_eq!(
+        srv.whoami(&main).await.as_deref(),
+        Some("maria@acme.example")
+    );
+    assert_eq!(srv.whoami(&elsewhere).await, None);
 }

@@ -300,6 +300,17 @@ mod handlers {
         // Every session of this person ends, this one included; this browser
         // gets a fresh one so the person stays signed in here.
         session::end_all_for_user(&state.db, actor.user_id).await?;
+        // A reset link still on its way no longer undoes this password.
+        entity::activation_link::Entity::update_many()
+            .col_expr(
+                entity::activation_link::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(Some(Utc::now())),
+            )
+            .filter(entity::activation_link::Column::UserId.eq(actor.user_id))
+            .filter(entity::activation_link::Column::UsedAt.is_null())
+            .filter(entity::activation_link::Column::RevokedAt.is_null())
+            .exec(&state.db)
+            .await?;
         crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
         let token = session::create(
             &state.db,

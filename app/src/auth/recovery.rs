@@ -24,10 +24,17 @@ pub fn ForgotPasswordPage() -> impl IntoView {
         matches!(action.value().get(), Some(Ok(_)))
             || query.read().get("done").as_deref() == Some("sent")
     };
+    let heading = move || {
+        if sent() {
+            "Check your e-mail"
+        } else {
+            "Forgot your password?"
+        }
+    };
     view! {
-        <Title text="Forgot your password?"/>
+        <Title text=heading/>
         <section class="card narrow" aria-labelledby="forgot-title">
-            <h1 id="forgot-title">"Forgot your password?"</h1>
+            <h1 id="forgot-title">{heading}</h1>
             <Show
                 when=sent
                 fallback=move || view! {
@@ -45,7 +52,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                 }
             >
                 <p role="status" class="notice success">{SENT}</p>
-                <p>"Nothing arrived? Check the spam folder, or ask your Portico contact; the link can also be sent by staff."</p>
+                <p>"Nothing arrived? Check the spam folder, or ask your Portico contact, who can send the link too. If you never set a password, ask them to re-send your invitation instead."</p>
             </Show>
             <p><a href="/sign-in">"Back to sign-in"</a></p>
         </section>

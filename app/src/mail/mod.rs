@@ -129,7 +129,9 @@ pub async fn load_outbox(page: u64) -> Result<OutboxPage, AppError> {
             subject: m.subject,
             // With a relay configured, links travel by mail only. Without
             // one (the demo), this page is how an administrator hands them on.
-            body: if state.settings.smtp_configured {
+            // A password reset link is never shown: with it, one
+            // administrator could take another's account.
+            body: if state.settings.smtp_configured || m.kind == "password_reset" {
                 ssr::scrub_tokens(&m.body)
             } else {
                 m.body

@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use entity::{activation_link, user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 
 use super::{links, session};
 use crate::core::audit::{self, Action, Target};
@@ -52,39 +54,85 @@ pub async fn request(email: String) -> Result<String, AppError> {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         });
     }
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(&state.db)
-        .await?;
-    if let Some(u) = found {
-        // Only an account that can sign in gets a link; the answer is the same.
-        if session::role_of(&state.db, &state.settings, &u)
-            .await?
-            .is_some()
-        {
-            let txn = crate::core::db::begin_write(&state.db).await?;
-            if send(&txn, &state, &u).await? {
-                audit::Entry::new(Action::PasswordResetRequested, Target::User(u.id))
-                    .from(Some(addr))
-                    .record(&txn)
-                    .await?;
-            }
-            txn.commit().await?;
+    // Answer at once and do the rest apart: whether an account exists must
+    // not show in the answer, its timing, or an error.
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send_if_any(&state, &email, addr).await {
+            tracing::warn!(error = %e, "password reset request");
         }
-    }
+    });
     if is_plain_form_post(&parts) {
         leptos_axum::redirect("/forgot-password?done=sent");
     }
     Ok(SENT.to_string())
 }
 
+/// Sends the account with address `email` a reset link, if it can sign in
+/// and has a password (an account still waiting for its first password
+/// keeps its invitation, which staff can re-send).
+async fn send_if_any(state: &AppState, email: &str, addr: String) -> Result<(), AppError> {
+    let Some(u) = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(&state.db)
+        .await?
+        .filter(|u| u.password_hash.is_some())
+    else {
+        return Ok(());
+    };
+    if session::role_of(&state.db, &state.settings, &u)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let txn = crate::core::db::begin_write(&state.db).await?;
+    if send(&txn, state, &u).await? {
+        audit::Entry::new(Action::PasswordResetRequested, Target::User(u.id))
+            .from(Some(addr))
+            .record(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// What a link mailed to an account is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Choose a new password ("Forgot your password?", or staff).
+    Reset,
+    /// Set the first password of an account someone asked to create from a
+    /// document link: whoever holds a forwarded link may ask, but only the
+    /// address the document was sent to gets the link.
+    FirstPassword,
+}
+
 /// Mails account `u` a reset link, to the address on file; `false` (and
-/// nothing sent) when it had [`RESETS_PER_HOUR`] already.
+/// nothing sent) when it had [`RESETS_PER_HOUR`] links already.
 pub async fn send<C: ConnectionTrait>(
     db: &C,
     state: &AppState,
     u: &user::Model,
 ) -> Result<bool, AppError> {
+    send_link(db, state, u, Purpose::Reset).await
+}
+
+/// Mails account `u` a one-time link for `purpose`, to the address on file;
+/// `false` (and nothing sent) when it had [`RESETS_PER_HOUR`] links already.
+pub async fn send_link<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    u: &user::Model,
+    purpose: Purpose,
+) -> Result<bool, AppError> {
+    // Count and add under the account's row lock (PostgreSQL; SQLite's
+    // write transaction already serialises): parallel requests cannot all
+    // find room under the quota.
+    user::Entity::find_by_id(u.id)
+        .lock_exclusive()
+        .one(db)
+        .await?;
     let hour_ago = Utc::now() - Duration::hours(1);
     let recent = activation_link::Entity::find()
         .filter(activation_link::Column::UserId.eq(u.id))
@@ -92,26 +140,44 @@ pub async fn send<C: ConnectionTrait>(
         .count(db)
         .await?;
     if recent >= RESETS_PER_HOUR {
-        tracing::info!(
-            user = u.id,
-            "password reset not sent: enough links this hour"
-        );
+        tracing::info!(user = u.id, "link not sent: enough links this hour");
         return Ok(false);
     }
-    let token = links::issue(db, u.id, Duration::minutes(RESET_MINUTES)).await?;
-    let url = format!("{}/activate?token={token}&reset=1", state.settings.base_url);
+    let base = &state.settings.base_url;
+    let (kind, subject, body) = match purpose {
+        Purpose::Reset => {
+            let token = links::issue(db, u.id, Duration::minutes(RESET_MINUTES)).await?;
+            (
+                "password_reset",
+                "Choose a new Portico password",
+                format!(
+                    "Someone — you, we hope — asked to reset the password of your Portico account. To choose a new one, open this link within {RESET_MINUTES} minutes (it works once):\n{base}/activate?token={token}&reset=1\n\nSetting it signs you out everywhere else. If you did not ask, ignore this message: your password stays as it is."
+                ),
+            )
+        }
+        Purpose::FirstPassword => {
+            let ttl =
+                Duration::from_std(state.settings.activation_ttl).unwrap_or(Duration::days(7));
+            let token = links::issue(db, u.id, ttl).await?;
+            (
+                "activation",
+                "Create your Portico account",
+                format!(
+                    "Someone opened a document Portico sent to this address and asked to save it to an account. To create the account, set your password with this link (it works once, for {} days):\n{base}/activate?token={token}\n\nIf it was not you (a colleague you forwarded the e-mail to, say), nothing happens unless you use the link.",
+                    ttl.num_days().max(1)
+                ),
+            )
+        }
+    };
     enqueue(
         db,
         Mail {
-            kind: "password_reset",
+            kind,
             organization_id: None,
             to_addr: u.email.clone(),
             to_name: u.name.clone(),
-            subject: "Choose a new Portico password".into(),
-            body: format!(
-                "Hello {},\n\nSomeone — you, we hope — asked to reset the password of your Portico account. To choose a new one, open this link within {RESET_MINUTES} minutes (it works once):\n{url}\n\nSetting it signs you out everywhere else. If you did not ask, ignore this message: your password stays as it is.\n\n— Portico\n",
-                u.name
-            ),
+            subject: subject.into(),
+            body: format!("Hello {},\n\n{body}\n\n— Portico\n", u.name),
             thread: None,
         },
     )

@@ -71,6 +71,9 @@ pub async fn update_contact(
             .filter(user::Column::Id.eq(uid))
             .exec(&txn)
             .await?;
+        if email != c.email {
+            super::credentials::moved_address(&txn, &state, &actor, &c, uid, &email).await?;
+        }
     }
     audit::Entry::new(Action::ContactUpdated, Target::Contact(c.id))
         .by(actor.user_id)
@@ -429,109 +432,6 @@ pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
     txn.commit().await?;
     // Who may open which ticket can change with a contact's roles.
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
-    Ok(())
-}
-
-pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
-    let actor = require_staff(Capability::ResendActivation)?;
-    let state = app_state()?;
-    let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
-    staff_may_change(&actor, &c)?;
-    let u = match c.user_id {
-        Some(id) => user::Entity::find_by_id(id).one(&state.db).await?,
-        None => None,
-    }
-    .ok_or_else(|| {
-        AppError::invalid(
-            "contact_id",
-            format!("{} has no account to activate.", c.name),
-        )
-    })?;
-    if u.password_hash.is_some() {
-        return Err(AppError::invalid(
-            "contact_id",
-            format!("{} has already set a password; they can sign in.", c.name),
-        ));
-    }
-    if !c.active {
-        return Err(AppError::invalid(
-            "contact_id",
-            format!("{} is deactivated.", c.name),
-        ));
-    }
-    let org = org_by_id(&state.db, c.organization_id).await?;
-    let txn = crate::core::db::begin_write(&state.db).await?;
-    let token = issue_activation(&txn, &state, u.id).await?;
-    let mail = if c.is_technical
-        || (c.is_main && sole_contact(&state.db, c.organization_id).await?)
-    {
-        support_welcome(&state, &c, &org.name, &token)
-    } else {
-        notice(
-            &c,
-            "activation",
-            format!("Activate your Portico account ({})", org.name),
-            format!("Here is a new link to set your password (it works once, for {} days; earlier links no longer work):\n{}", ttl_days(&state), activation_url(&state, &token)),
-        )
-    };
-    enqueue(&txn, mail).await?;
-    audit::Entry::new(Action::ContactActivationResent, Target::Contact(c.id))
-        .by(actor.user_id)
-        .org(c.organization_id)
-        .from(client_addr())
-        .record(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// Staff send a contact who has a password a reset link, to the address on
-/// file (the contact asked by phone, say). At most a few an hour, like the
-/// links people ask for themselves.
-pub async fn send_password_reset(contact_id: i32) -> Result<(), AppError> {
-    let actor = require_staff(Capability::PasswordReset)?;
-    let state = app_state()?;
-    let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
-    staff_may_change(&actor, &c)?;
-    let u = match c.user_id {
-        Some(id) => user::Entity::find_by_id(id).one(&state.db).await?,
-        None => None,
-    }
-    .filter(|u| u.password_hash.is_some())
-    .ok_or_else(|| {
-        AppError::invalid(
-            "contact_id",
-            format!(
-                "{} has not set a password yet: re-send the invitation instead.",
-                c.name
-            ),
-        )
-    })?;
-    if !c.active {
-        return Err(AppError::invalid(
-            "contact_id",
-            format!("{} is deactivated.", c.name),
-        ));
-    }
-    let txn = crate::core::db::begin_write(&state.db).await?;
-    if !crate::auth::ssr::recovery::send(&txn, &state, &u).await? {
-        return Err(AppError::invalid(
-            "contact_id",
-            format!(
-                "{} was sent {} reset links in the last hour already; the newest one works.",
-                c.name,
-                crate::auth::ssr::recovery::RESETS_PER_HOUR
-            ),
-        ));
-    }
-    audit::Entry::new(Action::PasswordResetSent, Target::User(u.id))
-        .by(actor.user_id)
-        .org(c.organization_id)
-        .from(client_addr())
-        .record(&txn)
-        .await?;
-    txn.commit().await?;
-    crate::core::web::redirect_back_with("done=reset");
     Ok(())
 }
 

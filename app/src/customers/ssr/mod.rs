@@ -31,6 +31,7 @@ use entity::PaymentMethod;
 mod activation;
 mod catalog;
 mod contacts;
+mod credentials;
 mod orders;
 mod organization_page;
 pub mod products;
@@ -40,8 +41,9 @@ pub use activation::activate_account;
 pub use catalog::{create_program, list_levels, load_catalog, parse_price, save_level};
 pub use contacts::{
     add_contact, deactivate_contact, decide_contact_request, remove_administrative_role,
-    resend_activation, send_password_reset, transfer_main_contact, update_contact,
+    transfer_main_contact, update_contact,
 };
+pub use credentials::{resend_activation, send_password_reset};
 pub use orders::process_order;
 pub use organization_page::load_organization;
 use organization_page::*;
