@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/billing") view=billing::pages::BillingHome ssr=SsrMode::Async/>
                     <Route path=path!("/billing/documents/:id") view=billing::pages::CustomerDocumentPage ssr=SsrMode::Async/>
                     <Route path=path!("/d/:id") view=billing::pages::LinkDocumentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/documents/open") view=billing::pages::OpenLinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/billing") view=billing::pages::StaffBillingPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/billing/new") view=billing::pages::DocumentEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/billing/:id") view=billing::pages::StaffDocumentPage ssr=SsrMode::Async/>

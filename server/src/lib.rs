@@ -150,11 +150,12 @@ fn see_other(location: &str) -> axum::response::Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// The link in a document e-mail: swapped for a cookie for that one
-/// document, then a redirect to an address without the token.
+/// The button on the page a document e-mail's link opens: the token is
+/// swapped for a cookie for that one document, then a redirect to an
+/// address without the token.
 async fn open_document_link(
     State(state): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<LinkQuery>,
+    axum::extract::Form(q): axum::extract::Form<LinkQuery>,
 ) -> axum::response::Response {
     match app::billing::ssr::open_link(&state, q.token.as_deref()).await {
         Ok((id, cookie)) => {
@@ -230,7 +231,8 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/documents/open", get(open_document_link))
+        // GET is the page with the button (a route of the app); opening is the POST.
+        .route("/documents/open", axum::routing::post(open_document_link))
         .route("/documents/{id}/pdf", get(document_pdf))
         .route("/tickets/{id}/live", get(app::support::live::socket))
         .route(

@@ -322,10 +322,6 @@ pub async fn decide_document(
 }
 
 #[server(prefix = "/api", endpoint = "save_document_account")]
-pub async fn save_document_account(
-    document_id: i32,
-    new_password: String,
-    confirm_password: String,
-) -> Result<String, AppError> {
-    ssr::save_document_account(document_id, new_password, confirm_password).await
+pub async fn save_document_account(document_id: i32) -> Result<String, AppError> {
+    ssr::save_document_account(document_id).await
 }

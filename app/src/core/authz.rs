@@ -290,6 +290,7 @@ pub const PAGES: &[(&str, Gate)] = &[
     ("/activate", Gate::ANYONE),
     ("/forgot-password", Gate::ANYONE),
     ("/d/{id}", Gate::ANYONE),
+    ("/documents/open", Gate::ANYONE),
     ("/account", Gate::SIGNED_IN),
     ("/staff", Gate::staff(StaffConsole)),
     ("/staff/tickets", Gate::staff(TicketsWork)),

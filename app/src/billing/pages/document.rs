@@ -141,6 +141,27 @@ pub fn CustomerDocumentPage() -> impl IntoView {
     }
 }
 
+/// Where an e-mailed document link lands. Opening it is a button (a POST),
+/// not the GET: mail systems fetch links to scan them, and that must not
+/// record "viewed" or swap the token for the document's cookie.
+#[component]
+pub fn OpenLinkPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = query.read_untracked().get("token").unwrap_or_default();
+    view! {
+        <Title text="Open your document"/>
+        <Meta name="referrer" content="no-referrer"/>
+        <section class="card narrow" aria-labelledby="open-title">
+            <h1 id="open-title">"Open your document"</h1>
+            <p>"This link opens an invoice, estimate or proposal Portico sent to you, without signing in."</p>
+            <form method="post" action="/documents/open">
+                <input type="hidden" name="token" value=token/>
+                <button type="submit" class="primary">"Open the document"</button>
+            </form>
+        </section>
+    }
+}
+
 /// A document opened through the e-mailed link: no account needed.
 #[component]
 pub fn LinkDocumentPage() -> impl IntoView {
@@ -194,23 +215,18 @@ pub fn LinkDocumentPage() -> impl IntoView {
                                     {can_save.then(|| view! {
                                         <section class="card" aria-labelledby="save-title">
                                             <h2 id="save-title">"Save this document to an account"</h2>
-                                            <p>"Create a password for " <strong>{email.clone()}</strong> ". From then on you sign in with that address and find all your organization's documents in the Billing Portal."</p>
-                                            <ActionForm action=save attr:class="stack" attr:novalidate=""><ReturnHere/>
-                                                <input type="hidden" name="document_id" value=id/>
-                                                <FormError error=save_error/>
-                                                <div class="field">
-                                                    <label for="new_password">"New password"</label>
-                                                    <input id="new_password" type="password" name="new_password" autocomplete="new-password" required=true aria-describedby="pw-hint"/>
-                                                    <p id="pw-hint" class="hint">"At least 12 characters."</p>
-                                                    <FieldError message=field_of(save_error, "new_password")/>
-                                                </div>
-                                                <div class="field">
-                                                    <label for="confirm_password">"Confirm password"</label>
-                                                    <input id="confirm_password" type="password" name="confirm_password" autocomplete="new-password" required=true/>
-                                                    <FieldError message=field_of(save_error, "confirm_password")/>
-                                                </div>
-                                                <button type="submit" class="primary">"Save and create my account"</button>
-                                            </ActionForm>
+                                            <p>"Create an account for " <strong>{email.clone()}</strong> ": we e-mail that address a link to set its password. From then on you sign in with it and find all your organization's documents in the Billing Portal."</p>
+                                            {move || match save.value().get() {
+                                                Some(Ok(sent)) => view! { <p class="notice success" role="status">{sent}</p> }.into_any(),
+                                                _ => view! {
+                                                    <ActionForm action=save attr:class="stack"><ReturnHere/>
+                                                        <input type="hidden" name="document_id" value=id/>
+                                                        <FormError error=save_error/>
+                                                        <FieldError message=field_of(save_error, "document_id")/>
+                                                        <button type="submit" class="primary">"E-mail me a link to create my account"</button>
+                                                    </ActionForm>
+                                                }.into_any(),
+                                            }}
                                         </section>
                                     })}
                                 }.into_any()

@@ -17,7 +17,7 @@ mod document;
 mod lists;
 mod staff;
 use document::*;
-pub use document::{CustomerDocumentPage, LinkDocumentPage};
+pub use document::{CustomerDocumentPage, LinkDocumentPage, OpenLinkPage};
 pub use lists::{BillingHome, StaffBillingPage};
 pub use staff::{DocumentEditorPage, StaffDocumentPage};
 
@@ -31,6 +31,7 @@ fn done_notice(done: &str) -> Option<&'static str> {
         "void" => "The invoice is void.",
         "accepted" => "Thank you: accepted. We will be in touch.",
         "declined" => "Declined. Thank you for letting us know.",
+        "account-link" => "We e-mailed a link to set the password to the address this document was sent to. Open it from that mailbox.",
         _ => return None,
     })
 }

@@ -85,91 +85,42 @@ pub async fn decide_document(id: i32, decision: String, name: String) -> Result<
     Ok(())
 }
 
-pub(super) const SAVE_REFUSED: &str = "This link cannot create an account: it was used for that already, or the address it was sent to has an account. Sign in with that address instead.";
+pub(super) const SAVE_REFUSED: &str = "This link cannot create an account: the address it was sent to has an account already. Sign in with that address instead.";
 
-pub async fn save_document_account(
-    id: i32,
-    new_password: String,
-    confirm_password: String,
-) -> Result<String, AppError> {
+/// "Save" on a document opened through its e-mailed link: mails the address
+/// the link was sent to a link to set the first password of its account.
+/// Whoever holds the link (a colleague it was forwarded to, say) can read
+/// the document, not choose the password, and so not take the account.
+pub async fn save_document_account(id: i32) -> Result<String, AppError> {
+    use crate::auth::ssr::recovery::{send_link, Purpose, RESETS_PER_HOUR};
     let (state, _d, access) = current_access(id).await?;
     let Access::Link(link) = access else {
-        return Err(AppError::invalid("new_password", SAVE_REFUSED));
+        return Err(AppError::invalid("document_id", SAVE_REFUSED));
     };
-    validate_new_password("new_password", &new_password)?;
-    if new_password != confirm_password {
-        return Err(AppError::invalid(
-            "confirm_password",
-            "The two passwords do not match.",
-        ));
-    }
     let u = user::Entity::find()
         .filter(user::Column::Email.eq(link.email.as_str()))
         .filter(user::Column::Active.eq(true))
         .one(&state.db)
         .await?
         .filter(|u| u.password_hash.is_none() && link.saved_at.is_none())
-        .ok_or_else(|| AppError::invalid("new_password", SAVE_REFUSED))?;
-    let hash = state.auth.passwords.hash(&new_password).await?;
-    let now = Utc::now();
+        .ok_or_else(|| AppError::invalid("document_id", SAVE_REFUSED))?;
     let txn = crate::core::db::begin_write(&state.db).await?;
-    // Once per link and once per account, even under a race.
-    let claimed = document_link::Entity::update_many()
-        .col_expr(document_link::Column::SavedAt, Expr::value(Some(now)))
-        .filter(document_link::Column::Id.eq(link.id))
-        .filter(document_link::Column::SavedAt.is_null())
-        .exec(&txn)
-        .await?;
-    let set = user::Entity::update_many()
-        .col_expr(user::Column::PasswordHash, Expr::value(Some(hash.0)))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(u.id))
-        .filter(user::Column::PasswordHash.is_null())
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 || set.rows_affected != 1 {
-        return Err(AppError::invalid("new_password", SAVE_REFUSED));
+    if !send_link(&txn, &state, &u, Purpose::FirstPassword).await? {
+        return Err(AppError::invalid(
+            "document_id",
+            format!(
+                "{RESETS_PER_HOUR} links were sent to this address in the last hour; use the newest e-mail."
+            ),
+        ));
     }
-    // The account exists now: the activation e-mail's link has done its job.
-    activation_link::Entity::update_many()
-        .col_expr(activation_link::Column::RevokedAt, Expr::value(Some(now)))
-        .filter(activation_link::Column::UserId.eq(u.id))
-        .filter(activation_link::Column::UsedAt.is_null())
-        .filter(activation_link::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?;
-    let u = user::Entity::find_by_id(u.id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::Internal)?;
-    let Some(role) = session::role_of(&txn, &state.settings, &u).await? else {
-        return Err(AppError::invalid("new_password", SAVE_REFUSED));
-    };
-    let addr = client_addr();
-    let token = session::create(&txn, &state.settings, u.id, addr.clone(), None).await?;
-    event(&txn, id, "account", &link.email, None).await?;
-    audit::Entry::new(Action::UserActivated, Target::User(u.id))
-        .by(u.id)
-        .after(Some(json!({"via": format!("document:{id}")}).to_string()))
-        .from(addr)
-        .record(&txn)
-        .await?;
+    let note = Some("a link to set the password was e-mailed".to_string());
+    event(&txn, id, "account", &link.email, note).await?;
     txn.commit().await?;
-    send_cookie(&session::set_cookie(&state.settings, &token));
-    let actor = Actor {
-        user_id: u.id,
-        session_id_hash: String::new(),
-        name: u.name,
-        email: u.email,
-        role,
-    };
-    let landing = if actor.can_use_billing() {
-        format!("/billing/documents/{id}")
-    } else {
-        actor.landing().path().to_string()
-    };
     if request_parts().is_ok_and(|p| is_plain_form_post(&p)) {
-        leptos_axum::redirect(&landing);
+        crate::core::web::redirect_back_with("done=account-link");
     }
-    Ok(landing)
+    Ok(format!(
+        "We e-mailed {} a link to set the password of the account. Open it from that mailbox.",
+        link.email
+    ))
 }

@@ -7,8 +7,8 @@
 
 use chrono::{Duration as ChronoDuration, NaiveDate, Utc};
 use entity::{
-    activation_link, contact, covered_server, document, document_counter, document_event,
-    document_line, document_link, level, organization, payment, program, subscription, user,
+    contact, covered_server, document, document_counter, document_event, document_line,
+    document_link, level, organization, payment, program, subscription, user,
 };
 use http::HeaderMap;
 use rust_decimal::Decimal;
@@ -25,11 +25,9 @@ use crate::auth::ssr::session;
 use crate::core::actor::{Actor, ActorRole};
 use crate::core::audit::{self, Action, Target};
 use crate::core::authz::{self, Capability};
-use crate::core::password::validate_new_password;
 use crate::core::state::{AppState, Settings};
 use crate::core::web::{
     app_state, client_addr, current_actor, is_plain_form_post, redirect_back_with, request_parts,
-    send_cookie,
 };
 use crate::mail::ssr::{enqueue, Mail};
 use crate::validate::{self, Problems};
