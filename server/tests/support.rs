@@ -1638,11 +1638,60 @@ async fn saved_replies_and_merging_duplicates(srv: &TestServer) {
             .await;
         assert_eq!(res.status(), want, "into {into}");
     }
+    // Without "let them follow", a private organization's duplicate requester
+    // does not get to read the kept ticket; the files of the moved comments
+    // still download, at the kept ticket's address.
+    let quiet = open(srv, &tech2, "Crash on start (again)", "2").await;
+    assert_eq!(
+        upload(
+            srv,
+            Some(&tech2),
+            quiet,
+            "crash.log",
+            b"boom".to_vec(),
+            false
+        )
+        .await
+        .status(),
+        200
+    );
     let res = srv
         .call(
             "merge_ticket",
             Some(&agent),
-            &[("ticket_id", &ds), ("into", &format!("#{t}"))],
+            &[("ticket_id", &quiet.to_string()), ("into", &ts)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(load(srv, Some(&tech2), t).await.status().is_client_error());
+    let file = ticket_attachment::Entity::find()
+        .filter(ticket_attachment::Column::FileName.eq("crash.log"))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(file.ticket_id, t);
+    let moved = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(t))
+        .filter(ticket_comment::Column::Body.contains("crash.log"))
+        .one(&srv.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let link = format!("/tickets/{t}/attachments/{}", file.id);
+    assert!(moved.body.contains(&link), "{}", moved.body);
+    assert_eq!(srv.get(&link, Some(&agent)).await.status(), 200);
+
+    // With it, tech2 follows the kept ticket.
+    let res = srv
+        .call(
+            "merge_ticket",
+            Some(&agent),
+            &[
+                ("ticket_id", &ds),
+                ("into", &format!("#{t}")),
+                ("share", "on"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 200);

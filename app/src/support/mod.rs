@@ -285,8 +285,12 @@ pub async fn delete_canned_reply(canned_id: i32) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "merge_ticket")]
-pub async fn merge_ticket(ticket_id: i32, into: String) -> Result<(), AppError> {
-    ssr::merge_ticket(ticket_id, into).await
+pub async fn merge_ticket(
+    ticket_id: i32,
+    into: String,
+    share: Option<String>,
+) -> Result<(), AppError> {
+    ssr::merge_ticket(ticket_id, into, share.is_some()).await
 }
 
 #[server(prefix = "/api", endpoint = "assign_ticket")]

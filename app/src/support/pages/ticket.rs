@@ -135,8 +135,13 @@ pub fn TicketPage() -> impl IntoView {
                                     <ActionForm action=merge attr:class="stack" attr:novalidate=""><ReturnHere/>
                                         <input type="hidden" name="ticket_id" value=id/>
                                         <FormError error=m_err/>
-                                        <p>"This ticket's conversation moves to the other ticket, its requester follows it, and this one closes."</p>
+                                        <p>"This ticket's conversation moves to the other ticket, and this one closes."</p>
                                         <TextField name="into" label="Number of the ticket to keep" error=field_of(m_err, "into") required=true/>
+                                        <div class="field checkbox">
+                                            <input type="checkbox" id="merge-share" name="share" aria-describedby="merge-share-hint"/>
+                                            <label for="merge-share">"Let this ticket's requester follow the kept ticket"</label>
+                                        </div>
+                                        <p id="merge-share-hint" class="hint">"They then see its whole conversation, written by someone else. Without it, they keep what the organization lets them see (all its tickets, when it shares them)."</p>
                                         <button type="submit" class="danger">"Confirm: merge into that ticket"</button>
                                     </ActionForm>
                                 </details>

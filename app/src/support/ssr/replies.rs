@@ -67,7 +67,12 @@ pub async fn delete_canned_reply(id: i32) -> Result<(), AppError> {
 
 /// Merges duplicate ticket `id` into `into`: its conversation moves over,
 /// its requester follows the surviving ticket, and it closes.
-pub async fn merge_ticket(id: i32, into: String) -> Result<(), AppError> {
+/// Merges duplicate `id` into ticket `into`: the conversation moves, its
+/// file links follow, and this one closes. Its requester follows the kept
+/// ticket only when staff say so (`share`) or the organization shares
+/// tickets anyway: following shows the kept ticket's whole conversation,
+/// which in a private organization is someone else's.
+pub async fn merge_ticket(id: i32, into: String, share: bool) -> Result<(), AppError> {
     let (state, actor, t, staff) = current(id).await?;
     if !staff {
         return Err(AppError::Forbidden);
@@ -109,6 +114,25 @@ pub async fn merge_ticket(id: i32, into: String) -> Result<(), AppError> {
         .filter(entity::ticket_attachment::Column::TicketId.eq(t.id))
         .exec(&txn)
         .await?;
+    // Files linked from the moved comments live on the kept ticket now: so
+    // do their links (a download checks the ticket in its address).
+    let (from, to) = (
+        format!("/tickets/{}/attachments/", t.id),
+        format!("/tickets/{}/attachments/", target.id),
+    );
+    ticket_comment::Entity::update_many()
+        .col_expr(
+            ticket_comment::Column::Body,
+            Expr::expr(sea_orm::sea_query::Func::cust("REPLACE").args([
+                Expr::col(ticket_comment::Column::Body),
+                Expr::val(from.clone()),
+                Expr::val(to),
+            ])),
+        )
+        .filter(ticket_comment::Column::TicketId.eq(target.id))
+        .filter(ticket_comment::Column::Body.contains(&from))
+        .exec(&txn)
+        .await?;
     // The servers the duplicate named are affected on the surviving ticket too.
     for s in ticket_server::Entity::find()
         .filter(ticket_server::Column::TicketId.eq(t.id))
@@ -130,7 +154,11 @@ pub async fn merge_ticket(id: i32, into: String) -> Result<(), AppError> {
         .exec_without_returning(&txn)
         .await?;
     }
-    if t.requester_contact_id != target.requester_contact_id {
+    let shared = entity::organization::Entity::find_by_id(t.organization_id)
+        .one(&txn)
+        .await?
+        .is_some_and(|o| o.shared_tickets);
+    if t.requester_contact_id != target.requester_contact_id && (share || shared) {
         ticket_follower::Entity::insert(ticket_follower::ActiveModel {
             ticket_id: Set(target.id),
             contact_id: Set(t.requester_contact_id),
