@@ -223,6 +223,18 @@ pub struct Config {
     #[arg(long, env = "PORTICO_INBOUND_SESSION_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400), global = true)]
     pub inbound_session_seconds: u64,
 
+    /// Tickets one customer may open in an hour (the next is refused, saying so).
+    #[arg(long, env = "PORTICO_QUOTA_TICKETS_PER_HOUR", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=100000), global = true)]
+    pub quota_tickets_per_hour: u64,
+
+    /// Contacts (each sent an invitation) one Main Contact may add in a day.
+    #[arg(long, env = "PORTICO_QUOTA_INVITATIONS_PER_DAY", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100000), global = true)]
+    pub quota_invitations_per_day: u64,
+
+    /// Live ticket pages one browser session may hold open (more get 429).
+    #[arg(long, env = "PORTICO_QUOTA_LIVE_PAGES_PER_SESSION", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000000), global = true)]
+    pub quota_live_pages_per_session: u32,
+
     /// The support address: the only recipient the listener accepts (any when unset).
     #[arg(long, env = "PORTICO_SUPPORT_ADDRESS", global = true)]
     pub support_address: Option<String>,

@@ -105,6 +105,11 @@ pub fn settings(config: &Config) -> Settings {
             dns: config.inbound_dns_server,
         },
         inbound_message_max_bytes: config.inbound_message_max_bytes(),
+        quotas: app::core::state::Quotas {
+            tickets_per_hour: config.quota_tickets_per_hour,
+            invitations_per_day: config.quota_invitations_per_day,
+            live_pages_per_session: config.quota_live_pages_per_session as usize,
+        },
     }
 }
 

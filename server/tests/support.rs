@@ -6,6 +6,8 @@
 mod common;
 #[path = "support/mail.rs"]
 mod mail;
+#[path = "support/quotas.rs"]
+mod quotas;
 
 use std::time::Duration;
 

@@ -62,6 +62,8 @@ pub struct Bus {
     closing: watch::Sender<bool>,
     /// Live sockets open in this process.
     open: AtomicUsize,
+    /// Of those, how many each session holds (by session id hash).
+    per_session: Mutex<HashMap<String, usize>>,
     /// Per ticket, what all its open pages are sent after a change, read
     /// once instead of once per page. A change to the ticket removes it.
     shared: Mutex<HashMap<i32, Arc<Shared>>>,
@@ -78,17 +80,27 @@ impl Default for Bus {
             tx: broadcast::channel(4096).0,
             closing: watch::channel(false).0,
             open: AtomicUsize::new(0),
+            per_session: Mutex::new(HashMap::new()),
             shared: Mutex::new(HashMap::new()),
         }
     }
 }
 
 /// Counts one open page for as long as it lives.
-pub struct OpenPage(Arc<Bus>);
+pub struct OpenPage(Arc<Bus>, Option<String>);
 
 impl Drop for OpenPage {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, Ordering::Relaxed);
+        if let Some(session) = self.1.take() {
+            let mut held = self.0.per_session.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = held.get_mut(&session) {
+                *n -= 1;
+                if *n == 0 {
+                    held.remove(&session);
+                }
+            }
+        }
     }
 }
 
@@ -111,7 +123,21 @@ impl Bus {
     /// Counts a page as open until the returned value is dropped.
     pub fn open_page(self: &Arc<Self>) -> OpenPage {
         self.open.fetch_add(1, Ordering::Relaxed);
-        OpenPage(self.clone())
+        OpenPage(self.clone(), None)
+    }
+
+    /// Like [`Bus::open_page`], for a page of session `session` (its id
+    /// hash): `None` when that session holds `max` open already.
+    pub fn open_page_for(self: &Arc<Self>, session: &str, max: usize) -> Option<OpenPage> {
+        let mut held = self.per_session.lock().unwrap_or_else(|p| p.into_inner());
+        let n = held.entry(session.to_owned()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        drop(held);
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Some(OpenPage(self.clone(), Some(session.to_owned())))
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {

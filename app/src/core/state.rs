@@ -39,6 +39,29 @@ pub struct Settings {
     pub inbound: InboundTrust,
     /// The largest message to the support address accepted, in bytes.
     pub inbound_message_max_bytes: u64,
+    pub quotas: Quotas,
+}
+
+/// How much one person or session may do, so that one account cannot flood
+/// the queue, the mail or the server.
+#[derive(Debug, Clone)]
+pub struct Quotas {
+    /// Tickets one customer opens in an hour.
+    pub tickets_per_hour: u64,
+    /// Invitations (new contacts, each e-mailed) one Main Contact sends in a day.
+    pub invitations_per_day: u64,
+    /// Live ticket pages one session holds open.
+    pub live_pages_per_session: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            tickets_per_hour: 30,
+            invitations_per_day: 20,
+            live_pages_per_session: 20,
+        }
+    }
 }
 
 /// How Portico decides that mail to the support address comes from its
@@ -180,6 +203,7 @@ mod tests {
             subscription_grace_days: 7,
             inbound: InboundTrust::default(),
             inbound_message_max_bytes: 28 << 20,
+            quotas: Quotas::default(),
         }
     }
 

@@ -163,8 +163,17 @@ pub async fn socket(
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
+    // A session's open pages are capped: each holds a socket and a task.
+    let max = state.settings.quotas.live_pages_per_session;
+    let Some(open) = state.live.open_page_for(&session::hash_token(&token), max) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("This browser has {max} live ticket pages open already; close some, and reload this one."),
+        )
+            .into_response();
+    };
     let live = Live {
-        _open: state.live.open_page(),
+        _open: open,
         state: state.clone(),
         token,
         id,

@@ -88,6 +88,19 @@ impl TestServer {
 
     /// Like `start`, delivering mail to an SMTP server on `smtp_port`.
     pub async fn start_with(backend: Backend, smtp_port: Option<u16>) -> Option<TestServer> {
+        Self::start_full(backend, smtp_port, &[]).await
+    }
+
+    /// Like `start`, with `extra` command-line settings (`--quota-…`, say).
+    pub async fn start_args(backend: Backend, extra: &[&str]) -> Option<TestServer> {
+        Self::start_full(backend, None, extra).await
+    }
+
+    async fn start_full(
+        backend: Backend,
+        smtp_port: Option<u16>,
+        extra: &[&str],
+    ) -> Option<TestServer> {
         let dir = tempdir::TempDir::new();
         let (url, pg_drop) = fresh_database(backend, &dir).await?;
 
@@ -123,6 +136,7 @@ impl TestServer {
             );
             args.push(port.to_string());
         }
+        args.extend(extra.iter().map(|a| a.to_string()));
         let config = server::config::Cli::parse_from(args).config;
         let db = server::connect(&url).await.expect("connect");
         server::migrate(&db).await.expect("migrate");

@@ -258,6 +258,7 @@ mod tests {
             subscription_grace_days: 7,
             inbound: crate::core::state::InboundTrust::default(),
             inbound_message_max_bytes: 28 << 20,
+            quotas: Default::default(),
         }
     }
 

@@ -89,6 +89,27 @@ pub async fn update_contact(
     Ok(())
 }
 
+/// Refuses a Main Contact's next invitation past the day's quota: each new
+/// contact is e-mailed, and adding and removing one in a loop would mail any
+/// address from the vendor's domain.
+async fn invitations_left(state: &AppState, actor: &Actor, org_id: i32) -> Result<(), AppError> {
+    let max = state.settings.quotas.invitations_per_day;
+    let sent = audit_event::Entity::find()
+        .filter(audit_event::Column::OrganizationId.eq(org_id))
+        .filter(audit_event::Column::ActorUserId.eq(actor.user_id))
+        .filter(audit_event::Column::Action.eq(Action::ContactAdded.as_str()))
+        .filter(audit_event::Column::CreatedAt.gt(Utc::now() - ChronoDuration::days(1)))
+        .count(&state.db)
+        .await?;
+    if sent >= max {
+        return Err(AppError::invalid(
+            "email",
+            format!("You added {sent} contacts in the last 24 hours, the most Portico sends invitations for in a day. Try again tomorrow, or ask your Portico contact."),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn add_contact(
     requested_org: Option<i32>,
     role: String,
@@ -135,6 +156,9 @@ pub async fn add_contact(
     }
     p.into_result()?;
     let (name, email) = (name.unwrap_or_default(), email.unwrap_or_default());
+    if manager == Manager::MainContact {
+        invitations_left(&state, &actor, org_id).await?;
+    }
 
     let txn = crate::core::db::begin_write(&state.db).await?;
     if administrative {

@@ -130,6 +130,20 @@ pub async fn open_ticket_as(
         },
     );
     p.into_result()?;
+    // One person cannot flood the queue (nor its clocks and mail).
+    let max = state.settings.quotas.tickets_per_hour;
+    let opened = ticket::Entity::find()
+        .filter(ticket::Column::OrganizationId.eq(me.organization_id))
+        .filter(ticket::Column::RequesterContactId.eq(me.contact_id))
+        .filter(ticket::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
+        .count(&state.db)
+        .await?;
+    if opened >= max {
+        return Err(AppError::invalid(
+            "subject",
+            format!("You opened {opened} tickets in the last hour, the most Portico takes from one person. Add to one of them, or try again later."),
+        ));
+    }
     let (Some(subject), Some(description), Some(severity), Some(release)) =
         (subject, description, severity, release)
     else {

@@ -1,0 +1,125 @@
+//! Quotas: one person or browser cannot flood the queue, the mail or the
+//! server. Each is a setting; each is tested at its limit and one past it.
+
+use super::*;
+
+backend_tests!(quotas_refuse_one_past_the_limit_in_words);
+
+async fn quotas_refuse_one_past_the_limit_in_words(backend: Backend) {
+    let Some(srv) = TestServer::start_args(
+        backend,
+        &[
+            "--quota-tickets-per-hour",
+            "2",
+            "--quota-invitations-per-day",
+            "2",
+            "--quota-live-pages-per-session",
+            "2",
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    check(&srv).await;
+    srv.stop().await;
+}
+
+async fn check(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+
+    // Tickets: two in the hour, the third refused with what to do instead.
+    let first = open(srv, &tech1, "One", "3").await;
+    open(srv, &tech1, "Two", "3").await;
+    let release = common::release_id(srv, "Portico Server", "2.4").await;
+    let res = srv
+        .call(
+            "open_ticket",
+            Some(&tech1),
+            &[
+                ("ticket[subject]", "Three"),
+                ("ticket[description]", "one too many"),
+                ("ticket[severity]", "3"),
+                ("ticket[release]", release.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("2 tickets in the last hour"));
+    // Another person is not held back by tech1's count.
+    let tech2 = srv.sign_in("tech2@acme.example").await;
+    open(srv, &tech2, "Mine", "3").await;
+
+    // Live pages: two per session, the third refused (429) until one closes.
+    let a = Stream::open(srv, Some(&tech1), first, None)
+        .await
+        .expect("first page");
+    let _b = Stream::open(srv, Some(&tech1), first, None)
+        .await
+        .expect("second page");
+    assert_eq!(
+        Stream::open(srv, Some(&tech1), first, None).await.err(),
+        Some(429)
+    );
+    let other = srv.sign_in("tech1@acme.example").await;
+    assert!(
+        Stream::open(srv, Some(&other), first, None).await.is_ok(),
+        "another session has its own count"
+    );
+    drop(a);
+    let mut opened = false;
+    for _ in 0..50 {
+        if Stream::open(srv, Some(&tech1), first, None).await.is_ok() {
+            opened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(opened, "a closed page frees its place");
+
+    // Invitations: each new contact is e-mailed, so adding and removing an
+    // Administrative Contact in a loop would mail any address. Two a day here.
+    let main = srv.sign_in("main@acme.example").await;
+    let acme = org_id(srv, "Acme Corp").await.to_string();
+    let add = |email: &'static str| {
+        let (main, acme) = (main.clone(), acme.clone());
+        async move {
+            srv.call(
+                "add_contact",
+                Some(&main),
+                &[
+                    ("organization_id", acme.as_str()),
+                    ("role", "administrative"),
+                    ("name", "New Person"),
+                    ("email", email),
+                    ("phone", ""),
+                ],
+            )
+            .await
+        }
+    };
+    for email in ["n1@acme.example", "n2@acme.example"] {
+        assert_eq!(add(email).await.status(), 200);
+        let id = common::contact_id(srv, email).await.to_string();
+        let res = srv
+            .call(
+                "remove_administrative_role",
+                Some(&main),
+                &[("contact_id", &id)],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let res = add("n3@acme.example").await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("2 contacts in the last 24 hours"));
+    assert!(mail_to(srv, "n3@acme.example").await.is_empty());
+}
