@@ -36,7 +36,11 @@ pub async fn security_headers(
     let nonce = base64::engine::general_purpose::STANDARD.encode(bytes);
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let is_asset = req.uri().path().starts_with("/pkg/");
-    // Pages whose address carries a one-time token never pass it on.
+    // Pages whose address carries a one-time token never pass it on: a
+    // Referer carries the origin only. Not `no-referrer`: under it browsers
+    // send `Origin: null` with the page's own form posts, which the
+    // cross-site check must refuse where `Sec-Fetch-Site` is not sent (plain
+    // http on a LAN address).
     let path = req.uri().path();
     let no_referrer = path == "/activate" || path == "/documents/open" || path.starts_with("/d/");
 
@@ -58,7 +62,7 @@ pub async fn security_headers(
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     let referrer = if no_referrer {
-        "no-referrer"
+        "strict-origin"
     } else {
         "same-origin"
     };

@@ -597,7 +597,7 @@ async fn links_open_one_document_and_refuse_expired_revoked_tampered_and_reused(
         .await;
     assert_eq!(scanned.status(), 200);
     assert!(doc_cookie(&scanned).is_none());
-    assert_eq!(scanned.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(scanned.headers()["referrer-policy"], "strict-origin");
     let html = scanned.text().await.unwrap();
     assert!(html.contains("Open the document") && html.contains(&token));
     assert_eq!(
@@ -611,7 +611,7 @@ async fn links_open_one_document_and_refuse_expired_revoked_tampered_and_reused(
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, format!("/d/{id}"));
-    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(res.headers()["referrer-policy"], "strict-origin");
     let line = set_cookie_lines(&res)
         .into_iter()
         .find(|l| l.starts_with("portico_doc_"))
@@ -628,7 +628,7 @@ async fn links_open_one_document_and_refuse_expired_revoked_tampered_and_reused(
     );
     let page = srv.get(&location, Some(&cookie)).await;
     assert_eq!(page.status(), 200);
-    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers()["referrer-policy"], "strict-origin");
     let html = page.text().await.unwrap();
     let number = doc(srv, id).await.number.unwrap();
     assert!(
@@ -704,6 +704,10 @@ async fn links_open_one_document_and_refuse_expired_revoked_tampered_and_reused(
         .await
         .unwrap()
         .contains("alice@umbrella.example"));
+    // Asked again at once: refused, so a link holder cannot mail the recipient at will.
+    let res = save(cookie.clone()).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("ask again in an hour"));
     let alice_user = entity::user::Entity::find()
         .filter(entity::user::Column::Email.eq("alice@umbrella.example"))
         .one(&srv.state.db)

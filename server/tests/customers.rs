@@ -1050,7 +1050,7 @@ async fn mail_reaches_a_real_smtp_server_and_survives_its_outage(backend: Backen
     let token = token_in(body);
     let page = srv.get(&format!("/activate?token={token}"), None).await;
     assert_eq!(page.status(), 200);
-    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers()["referrer-policy"], "strict-origin");
     assert!(page.text().await.unwrap().contains("Set your password"));
     let res = activate(&srv, &token, "a fine long password").await;
     assert_eq!(res.status(), 200);
@@ -1333,11 +1333,9 @@ async fn a_new_sign_in_address_ends_sessions_and_old_links_and_tells_the_old_add
         400,
         "the mistyped address's link died"
     );
+    // The mistyped address never confirmed anything: it is not told where the account went.
     let told = mail_to(srv, "tom@acme.exmaple").await;
-    assert!(
-        told.last().unwrap().body.contains("tom@acme.example"),
-        "the old address is told"
-    );
+    assert!(told.iter().all(|m| !m.body.contains("tom@acme.example")));
     let fresh = mail_to(srv, "tom@acme.example").await;
     assert_eq!(activate(token_in(&fresh.last().unwrap().body)).await, 200);
 

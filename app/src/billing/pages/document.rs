@@ -150,7 +150,7 @@ pub fn OpenLinkPage() -> impl IntoView {
     let token = query.read_untracked().get("token").unwrap_or_default();
     view! {
         <Title text="Open your document"/>
-        <Meta name="referrer" content="no-referrer"/>
+        <Meta name="referrer" content="strict-origin"/>
         <section class="card narrow" aria-labelledby="open-title">
             <h1 id="open-title">"Open your document"</h1>
             <p>"This link opens an invoice, estimate or proposal Portico sent to you, without signing in."</p>
@@ -181,7 +181,7 @@ pub fn LinkDocumentPage() -> impl IntoView {
     let save_error = last_error(save);
     view! {
         <Title text="Your document"/>
-        <Meta name="referrer" content="no-referrer"/>
+        <Meta name="referrer" content="strict-origin"/>
         <Notices/>
         {move || if unusable() {
             view! {

@@ -102,9 +102,29 @@ pub async fn save_document_account(id: i32) -> Result<String, AppError> {
         .filter(user::Column::Active.eq(true))
         .one(&state.db)
         .await?
-        .filter(|u| u.password_hash.is_none() && link.saved_at.is_none())
+        .filter(|u| u.password_hash.is_none())
         .ok_or_else(|| AppError::invalid("document_id", SAVE_REFUSED))?;
+    // Whoever holds the link may ask once an hour (`saved_at`: when it last
+    // asked), not mail the recipient at will.
+    let now = Utc::now();
+    if let Some(at) = link
+        .saved_at
+        .filter(|at| *at > now - ChronoDuration::hours(1))
+    {
+        return Err(AppError::invalid(
+            "document_id",
+            format!(
+                "A link to create the account was e-mailed at {}; use that e-mail, or ask again in an hour.",
+                stamp(at)
+            ),
+        ));
+    }
     let txn = crate::core::db::begin_write(&state.db).await?;
+    document_link::Entity::update_many()
+        .col_expr(document_link::Column::SavedAt, Expr::value(Some(now)))
+        .filter(document_link::Column::Id.eq(link.id))
+        .exec(&txn)
+        .await?;
     if !send_link(&txn, &state, &u, Purpose::FirstPassword).await? {
         return Err(AppError::invalid(
             "document_id",
@@ -114,7 +134,7 @@ pub async fn save_document_account(id: i32) -> Result<String, AppError> {
         ));
     }
     let note = Some("a link to set the password was e-mailed".to_string());
-    event(&txn, id, "account", &link.email, note).await?;
+    event(&txn, id, "account_link", &link.email, note).await?;
     txn.commit().await?;
     if request_parts().is_ok_and(|p| is_plain_form_post(&p)) {
         crate::core::web::redirect_back_with("done=account-link");

@@ -442,6 +442,7 @@ pub(super) fn event_label(kind: &str) -> &'static str {
         "converted" => "Converted to an invoice",
         "reminded" => "Reminder sent",
         "account" => "Account created from the link",
+        "account_link" => "Link to create an account e-mailed",
         _ => "Other",
     }
 }

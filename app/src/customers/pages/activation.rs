@@ -24,7 +24,7 @@ pub fn ActivatePage() -> impl IntoView {
     view! {
         <Title text=heading/>
         // The token is in this page's address: never send it on as a referrer.
-        <Meta name="referrer" content="no-referrer"/>
+        <Meta name="referrer" content="strict-origin"/>
         <section class="card narrow" aria-labelledby="activate-title">
             <h1 id="activate-title">{heading}</h1>
             <p class="muted">{lead}</p>

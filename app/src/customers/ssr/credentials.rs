@@ -34,23 +34,27 @@ pub(super) async fn moved_address(
         ending = ending.filter(stored::Column::IdHash.ne(actor.session_id_hash.clone()));
     }
     ending.exec(txn).await?;
-    enqueue(
+    let pending = user::Entity::find_by_id(uid)
+        .one(txn)
+        .await?
+        .is_some_and(|u| u.password_hash.is_none());
+    // An address never confirmed (no password set yet, maybe mistyped) is
+    // not told where the account went.
+    if !pending {
+        enqueue(
         txn,
         notice(
             c,
             "address_changed",
             "Your Portico sign-in address was changed".into(),
             format!(
-                "{} changed the address you sign in to Portico with from {} to {new_email}. Mail about your account now goes there, and you were signed out.\n\nIf you did not expect this, reply to your Portico contact at once.",
+                "{} changed the address you sign in to Portico with from {} to {new_email}. Mail about your account now goes there, and its sessions elsewhere were signed out.\n\nIf you did not expect this, reply to your Portico contact at once.",
                 actor.name, c.email
             ),
         ),
     )
     .await?;
-    let pending = user::Entity::find_by_id(uid)
-        .one(txn)
-        .await?
-        .is_some_and(|u| u.password_hash.is_none());
+    }
     if pending {
         let token = issue_activation(txn, state, uid).await?;
         let mut moved = c.clone();
