@@ -235,6 +235,14 @@ pub struct Config {
     #[arg(long, env = "PORTICO_QUOTA_LIVE_PAGES_PER_SESSION", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000000), global = true)]
     pub quota_live_pages_per_session: u32,
 
+    /// Files one ticket may hold (uploads and mail attachments).
+    #[arg(long, env = "PORTICO_QUOTA_FILES_PER_TICKET", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100000), global = true)]
+    pub quota_files_per_ticket: u64,
+
+    /// MB one organization's people may upload in a day (staff uploads are not counted).
+    #[arg(long, env = "PORTICO_QUOTA_UPLOAD_MB_PER_DAY", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=10000000), global = true)]
+    pub quota_upload_mb_per_day: u64,
+
     /// The support address: the only recipient the listener accepts (any when unset).
     #[arg(long, env = "PORTICO_SUPPORT_ADDRESS", global = true)]
     pub support_address: Option<String>,

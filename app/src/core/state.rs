@@ -52,6 +52,10 @@ pub struct Quotas {
     pub invitations_per_day: u64,
     /// Live ticket pages one session holds open.
     pub live_pages_per_session: usize,
+    /// Files one ticket holds.
+    pub files_per_ticket: u64,
+    /// Bytes one organization's people upload in a day (staff are not counted).
+    pub upload_bytes_per_day: u64,
 }
 
 impl Default for Quotas {
@@ -60,6 +64,8 @@ impl Default for Quotas {
             tickets_per_hour: 30,
             invitations_per_day: 20,
             live_pages_per_session: 20,
+            files_per_ticket: 100,
+            upload_bytes_per_day: 1 << 30,
         }
     }
 }

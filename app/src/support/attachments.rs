@@ -16,7 +16,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
 use entity::ticket_attachment;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -119,6 +119,62 @@ pub fn check_arrived(state: &AppState, files: &[Arrived<'_>]) -> Result<(), AppE
     Ok(())
 }
 
+/// How many more bytes ticket `t` takes now, refusing when it holds its
+/// quota of files or (for customers) its organization uploaded its day's
+/// quota already.
+async fn room(state: &AppState, t: &entity::ticket::Model, staff: bool) -> Result<u64, AppError> {
+    let q = &state.settings.quotas;
+    let files = ticket_attachment::Entity::find()
+        .filter(ticket_attachment::Column::TicketId.eq(t.id))
+        .count(&state.db)
+        .await?;
+    if files >= q.files_per_ticket {
+        return Err(AppError::invalid(
+            "file",
+            format!("This ticket holds {files} files, the most one ticket takes. Put them in an archive, or open a new ticket."),
+        ));
+    }
+    if staff {
+        return Ok(u64::MAX);
+    }
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let today: Vec<i64> = ticket_attachment::Entity::find()
+        .select_only()
+        .column(ticket_attachment::Column::SizeBytes)
+        .filter(ticket_attachment::Column::CreatedAt.gt(since))
+        .filter(
+            ticket_attachment::Column::TicketId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(entity::ticket::Column::Id)
+                    .from(entity::ticket::Entity)
+                    .and_where(entity::ticket::Column::OrganizationId.eq(t.organization_id))
+                    .to_owned(),
+            ),
+        )
+        // What staff attach is not the customer's upload.
+        .filter(
+            ticket_attachment::Column::UploaderUserId.not_in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(entity::user::Column::Id)
+                    .from(entity::user::Entity)
+                    .and_where(entity::user::Column::StaffRole.is_not_null())
+                    .to_owned(),
+            ),
+        )
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let used: u64 = today.iter().map(|b| (*b).max(0) as u64).sum();
+    let left = q.upload_bytes_per_day.saturating_sub(used);
+    if left == 0 {
+        return Err(AppError::invalid(
+            "file",
+            format!("Your organization uploaded {} in the last 24 hours, the most Portico takes in a day. Try again tomorrow, or ask your Portico contact.", human(used)),
+        ));
+    }
+    Ok(left)
+}
+
 /// Stores `files` (already [`check_arrived`]) on ticket `t` with `text`, as
 /// one comment by `actor` linking to each: one message, one comment.
 pub async fn attach_arrived(
@@ -130,6 +186,20 @@ pub async fn attach_arrived(
     files: &[Arrived<'_>],
 ) -> Result<(), AppError> {
     check_arrived(state, files)?;
+    if !files.is_empty() {
+        let left = room(state, &t, staff).await?;
+        let held = ticket_attachment::Entity::find()
+            .filter(ticket_attachment::Column::TicketId.eq(t.id))
+            .count(&state.db)
+            .await?;
+        let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
+        if held + files.len() as u64 > state.settings.quotas.files_per_ticket || total > left {
+            return Err(AppError::invalid(
+                "file",
+                "The ticket or the organization's uploads for today have no room for these files.",
+            ));
+        }
+    }
     let io = |e: std::io::Error| {
         tracing::error!(error = %e, "attachment file");
         AppError::Internal
@@ -215,7 +285,8 @@ pub async fn upload(
         if t.status == "closed" {
             return Err(AppError::invalid("file", "This ticket is closed. Open a new ticket and attach the file there."));
         }
-        let limit = state.settings.attachment_max_bytes;
+        let room = room(&state, &t, staff).await?;
+        let limit = room.min(state.settings.attachment_max_bytes);
         let mut internal = false;
         let mut stored: Option<(String, String, u64, String)> = None;
         let mut pending: Option<Pending> = None;
@@ -251,7 +322,11 @@ pub async fn upload(
                             if size > limit {
                                 return Err(AppError::invalid(
                                     "file",
-                                    format!("The file is larger than {}; attach a smaller file (or compress it).", human(limit)),
+                                    if limit < state.settings.attachment_max_bytes {
+                                        format!("Your organization can upload {} more today; attach a smaller file, or tomorrow.", human(limit))
+                                    } else {
+                                        format!("The file is larger than {}; attach a smaller file (or compress it).", human(limit))
+                                    },
                                 ));
                             }
                             hash.update(&chunk);

@@ -123,3 +123,87 @@ async fn check(srv: &TestServer) {
         .contains("2 contacts in the last 24 hours"));
     assert!(mail_to(srv, "n3@acme.example").await.is_empty());
 }
+
+backend_tests!(files_per_ticket_and_uploads_per_day_are_capped);
+
+/// A ticket holds at most so many files, and an organization's people
+/// upload at most so much a day (staff are not counted); one past either is
+/// refused in words and stores nothing.
+async fn files_per_ticket_and_uploads_per_day_are_capped(backend: Backend) {
+    let Some(srv) = TestServer::start_args(
+        backend,
+        &[
+            "--quota-files-per-ticket",
+            "2",
+            "--quota-upload-mb-per-day",
+            "1",
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    check_files(&srv).await;
+    srv.stop().await;
+}
+
+async fn check_files(srv: &TestServer) {
+    let tech1 = srv.sign_in("tech1@acme.example").await;
+    let t = open(srv, &tech1, "Logs", "3").await;
+    for name in ["a.log", "b.log"] {
+        let res = upload(srv, Some(&tech1), t, name, vec![b'x'; 1000], false).await;
+        assert_eq!(res.status(), 200, "{name}");
+    }
+    let res = upload(srv, Some(&tech1), t, "c.log", vec![b'x'; 1000], false).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("holds 2 files"));
+
+    // 1 MB a day for Acme: 2,000 bytes used; 700 KB fits, then 400 KB does not.
+    let t2 = open(srv, &tech1, "More logs", "3").await;
+    let res = upload(
+        srv,
+        Some(&tech1),
+        t2,
+        "big.log",
+        vec![b'y'; 700 << 10],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let before = stored_files(srv);
+    let res = upload(
+        srv,
+        Some(&tech1),
+        t2,
+        "bigger.log",
+        vec![b'z'; 400 << 10],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("more today"));
+    assert_eq!(stored_files(srv), before, "nothing stored past the quota");
+    // Staff uploads are not counted against the customer's day.
+    let agent = srv.sign_in("agent@example.com").await;
+    let res = upload(
+        srv,
+        Some(&agent),
+        t2,
+        "fix.patch",
+        vec![b'p'; 400 << 10],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let t3 = open(srv, &tech1, "Even more", "3").await;
+    let res = upload(
+        srv,
+        Some(&tech1),
+        t3,
+        "small.log",
+        vec![b's'; 100 << 10],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), 200, "the staff file took none of Acme's day");
+}
