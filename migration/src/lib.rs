@@ -13,6 +13,7 @@ mod m20261128_000008_mail_threads;
 mod m20261128_000009_ticket_servers;
 mod m20261202_000010_subscription_notices;
 mod m20261202_000011_products;
+mod m20261203_000012_quota_indexes;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_ticket_servers::Migration),
             Box::new(m20261202_000010_subscription_notices::Migration),
             Box::new(m20261202_000011_products::Migration),
+            Box::new(m20261203_000012_quota_indexes::Migration),
         ]
     }
 }

@@ -235,6 +235,10 @@ pub struct Config {
     #[arg(long, env = "PORTICO_QUOTA_LIVE_PAGES_PER_SESSION", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000000), global = true)]
     pub quota_live_pages_per_session: u32,
 
+    /// Comments (a file counts as one) one customer may add in an hour.
+    #[arg(long, env = "PORTICO_QUOTA_COMMENTS_PER_HOUR", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=100000), global = true)]
+    pub quota_comments_per_hour: u64,
+
     /// Files one ticket may hold (uploads and mail attachments).
     #[arg(long, env = "PORTICO_QUOTA_FILES_PER_TICKET", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100000), global = true)]
     pub quota_files_per_ticket: u64,

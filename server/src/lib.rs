@@ -109,6 +109,7 @@ pub fn settings(config: &Config) -> Settings {
             tickets_per_hour: config.quota_tickets_per_hour,
             invitations_per_day: config.quota_invitations_per_day,
             live_pages_per_session: config.quota_live_pages_per_session as usize,
+            comments_per_hour: config.quota_comments_per_hour,
             files_per_ticket: config.quota_files_per_ticket,
             upload_bytes_per_day: config.quota_upload_mb_per_day << 20,
         },

@@ -52,6 +52,8 @@ pub struct Quotas {
     pub invitations_per_day: u64,
     /// Live ticket pages one session holds open.
     pub live_pages_per_session: usize,
+    /// Comments (and files) one customer adds in an hour.
+    pub comments_per_hour: u64,
     /// Files one ticket holds.
     pub files_per_ticket: u64,
     /// Bytes one organization's people upload in a day (staff are not counted).
@@ -64,6 +66,7 @@ impl Default for Quotas {
             tickets_per_hour: 30,
             invitations_per_day: 20,
             live_pages_per_session: 20,
+            comments_per_hour: 120,
             files_per_ticket: 100,
             upload_bytes_per_day: 1 << 30,
         }

@@ -15,6 +15,8 @@ async fn quotas_refuse_one_past_the_limit_in_words(backend: Backend) {
             "2",
             "--quota-live-pages-per-session",
             "2",
+            "--quota-comments-per-hour",
+            "2",
         ],
     )
     .await
@@ -50,6 +52,21 @@ async fn check(srv: &TestServer) {
         .await
         .unwrap()
         .contains("2 tickets in the last hour"));
+    // Comments: two in the hour, the third refused; staff are not counted.
+    for body in ["first", "second"] {
+        assert_eq!(comment(srv, &tech1, first, body, &[]).await.status(), 200);
+    }
+    let res = comment(srv, &tech1, first, "third", &[]).await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("2 comments in the last hour"));
+    let agent = srv.sign_in("agent@example.com").await;
+    for body in ["a", "b", "c"] {
+        assert_eq!(comment(srv, &agent, first, body, &[]).await.status(), 200);
+    }
     // Another person is not held back by tech1's count.
     let tech2 = srv.sign_in("tech2@acme.example").await;
     open(srv, &tech2, "Mine", "3").await;

@@ -141,6 +141,21 @@ pub(super) async fn record_comment(
         ));
     }
     let now = Utc::now();
+    if !staff {
+        // One person cannot flood a ticket, its clocks and everyone's mail.
+        let max = state.settings.quotas.comments_per_hour;
+        let written = ticket_comment::Entity::find()
+            .filter(ticket_comment::Column::AuthorUserId.eq(actor.user_id))
+            .filter(ticket_comment::Column::CreatedAt.gt(now - Duration::hours(1)))
+            .count(&state.db)
+            .await?;
+        if written >= max {
+            return Err(AppError::invalid(
+                "body",
+                format!("You added {written} comments in the last hour, the most Portico takes from one person. Try again later."),
+            ));
+        }
+    }
     let txn = begin_write(&state.db).await?;
     // Decide on the ticket as it is now, holding it until commit (PostgreSQL
     // row lock; SQLite's IMMEDIATE transaction already serialises writers).
