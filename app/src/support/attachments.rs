@@ -123,12 +123,47 @@ pub fn check_arrived(state: &AppState, files: &[Arrived<'_>]) -> Result<(), AppE
 /// quota of files or (for customers) its organization uploaded its day's
 /// quota already.
 async fn room(state: &AppState, t: &entity::ticket::Model, staff: bool) -> Result<u64, AppError> {
+    room_in(state, Some(t.id), t.organization_id, staff).await
+}
+
+/// Refuses `files` for a new ticket of organization `org_id` (by mail) when
+/// they would not fit what its people may still upload today.
+pub async fn fits_new_ticket(
+    state: &AppState,
+    org_id: i32,
+    files: &[Arrived<'_>],
+) -> Result<(), AppError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let left = room_in(state, None, org_id, false).await?;
+    let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
+    if files.len() as u64 > state.settings.quotas.files_per_ticket || total > left {
+        return Err(AppError::invalid(
+            "file",
+            "The organization's uploads for today have no room for these files.",
+        ));
+    }
+    Ok(())
+}
+
+async fn room_in(
+    state: &AppState,
+    ticket_id: Option<i32>,
+    org_id: i32,
+    staff: bool,
+) -> Result<u64, AppError> {
     let q = &state.settings.quotas;
-    let files = ticket_attachment::Entity::find()
-        .filter(ticket_attachment::Column::TicketId.eq(t.id))
-        .count(&state.db)
-        .await?;
-    if files >= q.files_per_ticket {
+    let files = match ticket_id {
+        Some(id) => {
+            ticket_attachment::Entity::find()
+                .filter(ticket_attachment::Column::TicketId.eq(id))
+                .count(&state.db)
+                .await?
+        }
+        None => 0,
+    };
+    if !staff && files >= q.files_per_ticket {
         return Err(AppError::invalid(
             "file",
             format!("This ticket holds {files} files, the most one ticket takes. Put them in an archive, or open a new ticket."),
@@ -147,7 +182,7 @@ async fn room(state: &AppState, t: &entity::ticket::Model, staff: bool) -> Resul
                 sea_orm::sea_query::Query::select()
                     .column(entity::ticket::Column::Id)
                     .from(entity::ticket::Entity)
-                    .and_where(entity::ticket::Column::OrganizationId.eq(t.organization_id))
+                    .and_where(entity::ticket::Column::OrganizationId.eq(org_id))
                     .to_owned(),
             ),
         )

@@ -16,7 +16,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::attachments::{attach_arrived, check_arrived, Arrived};
 use super::authenticity::{self, Envelope, Verdict};
-use super::ssr::{open_ticket_as, visible};
+use super::ssr::{open_ticket_as, open_ticket_counted, visible};
 use super::TicketForm;
 use crate::auth::ssr::session;
 use crate::core::actor::Actor;
@@ -269,7 +269,9 @@ pub async fn file_held(
     if !move_outcome(state, id, "held", "ticket", note).await? {
         return Err(already_handled());
     }
-    match open_ticket_as(state, &requester, ticket_form(&m.subject, &m.body)).await {
+    // Staff decided to file it: not counted against the person's hourly quota.
+    let form = ticket_form(&m.subject, &m.body);
+    match open_ticket_counted(state, &requester, form, false).await {
         Ok(ticket_id) => {
             let mut a: inbound_message::ActiveModel = m.into();
             a.ticket_id = Set(Some(ticket_id));
@@ -479,7 +481,12 @@ pub async fn ingest(
         };
     }
     let files = arrived(&msg);
-    if let Err(AppError::Invalid { message, .. }) = check_arrived(state, &files) {
+    let org_id = actor.customer().map_or(0, |c| c.organization_id);
+    let fit = match check_arrived(state, &files) {
+        Ok(()) => super::attachments::fits_new_ticket(state, org_id, &files).await,
+        Err(e) => Err(e),
+    };
+    if let Err(AppError::Invalid { message, .. }) = fit {
         let why = format!("cannot be filed: {message}");
         let id = record(state, &received, "held", None, Some(why.clone())).await?;
         return Ok(Outcome::Held(id, why));

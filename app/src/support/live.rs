@@ -151,6 +151,17 @@ pub async fn socket(
         )
             .into_response();
     };
+    // A session's open pages are capped: each holds a socket and a task.
+    // Decided first, so the page's plain GET (asking why it was refused)
+    // gets the 429 too, and a refused page costs no queries.
+    let max = state.settings.quotas.live_pages_per_session;
+    let Some(open) = state.live.open_page_for(&session::hash_token(&token), max) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("This browser has {max} live ticket pages open already; close some, and reload this one."),
+        )
+            .into_response();
+    };
     let staff = match check(&state, &token, id).await {
         Ok(staff) => staff,
         Err(e) => {
@@ -162,15 +173,6 @@ pub async fn socket(
     let upgrade = match upgrade {
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
-    };
-    // A session's open pages are capped: each holds a socket and a task.
-    let max = state.settings.quotas.live_pages_per_session;
-    let Some(open) = state.live.open_page_for(&session::hash_token(&token), max) else {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("This browser has {max} live ticket pages open already; close some, and reload this one."),
-        )
-            .into_response();
     };
     let live = Live {
         _open: open,

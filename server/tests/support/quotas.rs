@@ -133,6 +133,22 @@ async fn check(srv: &TestServer) {
     }
     let res = add("n3@acme.example").await;
     assert_eq!(res.status(), 400);
+    // Moving a pending contact to new addresses mails each one: counted too.
+    let n1 = common::contact_id(srv, "n1@acme.example").await.to_string();
+    let res = srv
+        .call(
+            "update_contact",
+            Some(&main),
+            &[
+                ("contact_id", n1.as_str()),
+                ("name", "New Person"),
+                ("email", "elsewhere@acme.example"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400, "past the day's invitations");
+    assert!(mail_to(srv, "elsewhere@acme.example").await.is_empty());
     assert!(res
         .text()
         .await

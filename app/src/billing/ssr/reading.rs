@@ -345,7 +345,11 @@ pub async fn view_of<C: ConnectionTrait>(
     };
     let link_email = match access {
         Access::Link(l) => {
-            actions.save_account = l.saved_at.is_none()
+            // `saved_at`: when Save last asked; it may ask again after an hour.
+            let asked_lately = l
+                .saved_at
+                .is_some_and(|at| at > Utc::now() - ChronoDuration::hours(1));
+            actions.save_account = !asked_lately
                 && user::Entity::find()
                     .filter(user::Column::Email.eq(l.email.as_str()))
                     .filter(user::Column::PasswordHash.is_null())

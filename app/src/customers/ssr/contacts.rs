@@ -47,6 +47,10 @@ pub async fn update_contact(
     }
     p.into_result()?;
     let (name, email) = (name.unwrap_or_default(), email.unwrap_or_default());
+    if email != c.email && manager == Manager::MainContact {
+        // A pending account moved to a new address is invited there again.
+        invitations_left(&state, &actor, c.organization_id).await?;
+    }
     let before = contact_json(&c);
     let txn = crate::core::db::begin_write(&state.db).await?;
     let mut a = c.clone().into_active_model();
@@ -97,7 +101,11 @@ async fn invitations_left(state: &AppState, actor: &Actor, org_id: i32) -> Resul
     let sent = audit_event::Entity::find()
         .filter(audit_event::Column::OrganizationId.eq(org_id))
         .filter(audit_event::Column::ActorUserId.eq(actor.user_id))
-        .filter(audit_event::Column::Action.eq(Action::ContactAdded.as_str()))
+        // A new contact, or a pending one moved to a new address: each mails one.
+        .filter(audit_event::Column::Action.is_in([
+            Action::ContactAdded.as_str(),
+            Action::ContactActivationResent.as_str(),
+        ]))
         .filter(audit_event::Column::CreatedAt.gt(Utc::now() - ChronoDuration::days(1)))
         .count(&state.db)
         .await?;

@@ -56,6 +56,12 @@ pub(super) async fn moved_address(
     .await?;
     }
     if pending {
+        audit::Entry::new(Action::ContactActivationResent, Target::Contact(c.id))
+            .by(actor.user_id)
+            .org(c.organization_id)
+            .from(client_addr())
+            .record(txn)
+            .await?;
         let token = issue_activation(txn, state, uid).await?;
         let mut moved = c.clone();
         moved.email = new_email.to_owned();

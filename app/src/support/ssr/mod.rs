@@ -40,7 +40,9 @@ mod sweep;
 use clocks::*;
 pub use comments::{add_comment, post_attachment, post_comment, post_mail, StoredFile};
 use opening::*;
-pub use opening::{open_ticket, open_ticket_as, ticket_releases, ticket_servers};
+pub use opening::{
+    open_ticket, open_ticket_as, open_ticket_counted, ticket_releases, ticket_servers,
+};
 pub use policy::{scope, visible, Access};
 pub use reading::{
     comment_tail, comments_after, comments_after_except, list_tickets, live_snapshot, load_ticket,
