@@ -67,6 +67,32 @@ async fn check(srv: &TestServer) {
     for body in ["a", "b", "c"] {
         assert_eq!(comment(srv, &agent, first, body, &[]).await.status(), 200);
     }
+    // Parallel opens cannot all pass the count: exactly two of five succeed.
+    let globex = srv.sign_in("main@globex.example").await;
+    let tries = (0..5).map(|i| {
+        let globex = globex.clone();
+        async move {
+            let subject = format!("Parallel {i}");
+            srv.call(
+                "open_ticket",
+                Some(&globex),
+                &[
+                    ("ticket[subject]", subject.as_str()),
+                    ("ticket[description]", "at once"),
+                    ("ticket[severity]", "3"),
+                ],
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(tries).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        2,
+        "{statuses:?}"
+    );
     // Another person is not held back by tech1's count.
     let tech2 = srv.sign_in("tech2@acme.example").await;
     open(srv, &tech2, "Mine", "3").await;

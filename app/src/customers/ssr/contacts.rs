@@ -47,12 +47,12 @@ pub async fn update_contact(
     }
     p.into_result()?;
     let (name, email) = (name.unwrap_or_default(), email.unwrap_or_default());
-    if email != c.email && manager == Manager::MainContact {
-        // A pending account moved to a new address is invited there again.
-        invitations_left(&state, &actor, c.organization_id).await?;
-    }
     let before = contact_json(&c);
     let txn = crate::core::db::begin_write(&state.db).await?;
+    if email != c.email && manager == Manager::MainContact {
+        // A pending account moved to a new address is invited there again.
+        invitations_left(&txn, &state, &actor, c.organization_id).await?;
+    }
     let mut a = c.clone().into_active_model();
     a.name = Set(name.clone());
     a.email = Set(email.clone());
@@ -96,7 +96,17 @@ pub async fn update_contact(
 /// Refuses a Main Contact's next invitation past the day's quota: each new
 /// contact is e-mailed, and adding and removing one in a loop would mail any
 /// address from the vendor's domain.
-async fn invitations_left(state: &AppState, actor: &Actor, org_id: i32) -> Result<(), AppError> {
+async fn invitations_left(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    actor: &Actor,
+    org_id: i32,
+) -> Result<(), AppError> {
+    // Counted under the Main Contact's row lock, so parallel adds cannot all pass.
+    user::Entity::find_by_id(actor.user_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?;
     let max = state.settings.quotas.invitations_per_day;
     let sent = audit_event::Entity::find()
         .filter(audit_event::Column::OrganizationId.eq(org_id))
@@ -107,7 +117,7 @@ async fn invitations_left(state: &AppState, actor: &Actor, org_id: i32) -> Resul
             Action::ContactActivationResent.as_str(),
         ]))
         .filter(audit_event::Column::CreatedAt.gt(Utc::now() - ChronoDuration::days(1)))
-        .count(&state.db)
+        .count(txn)
         .await?;
     if sent >= max {
         return Err(AppError::invalid(
@@ -164,11 +174,11 @@ pub async fn add_contact(
     }
     p.into_result()?;
     let (name, email) = (name.unwrap_or_default(), email.unwrap_or_default());
-    if manager == Manager::MainContact {
-        invitations_left(&state, &actor, org_id).await?;
-    }
 
     let txn = crate::core::db::begin_write(&state.db).await?;
+    if manager == Manager::MainContact {
+        invitations_left(&txn, &state, &actor, org_id).await?;
+    }
     if administrative {
         let existing = contact::Entity::find()
             .filter(contact::Column::OrganizationId.eq(org_id))

@@ -141,13 +141,19 @@ pub(super) async fn record_comment(
         ));
     }
     let now = Utc::now();
+    let txn = begin_write(&state.db).await?;
     if !staff {
-        // One person cannot flood a ticket, its clocks and everyone's mail.
+        // One person cannot flood a ticket, its clocks and everyone's mail;
+        // counted under their row lock, so parallel comments cannot all pass.
+        entity::user::Entity::find_by_id(actor.user_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
         let max = state.settings.quotas.comments_per_hour;
         let written = ticket_comment::Entity::find()
             .filter(ticket_comment::Column::AuthorUserId.eq(actor.user_id))
             .filter(ticket_comment::Column::CreatedAt.gt(now - Duration::hours(1)))
-            .count(&state.db)
+            .count(&txn)
             .await?;
         if written >= max {
             return Err(AppError::invalid(
@@ -156,7 +162,6 @@ pub(super) async fn record_comment(
             ));
         }
     }
-    let txn = begin_write(&state.db).await?;
     // Decide on the ticket as it is now, holding it until commit (PostgreSQL
     // row lock; SQLite's IMMEDIATE transaction already serialises writers).
     let t = ticket::Entity::find_by_id(t.id)

@@ -141,20 +141,6 @@ pub async fn open_ticket_counted(
         },
     );
     p.into_result()?;
-    // One person cannot flood the queue (nor its clocks and mail).
-    let max = state.settings.quotas.tickets_per_hour;
-    let opened = ticket::Entity::find()
-        .filter(ticket::Column::OrganizationId.eq(me.organization_id))
-        .filter(ticket::Column::RequesterContactId.eq(me.contact_id))
-        .filter(ticket::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
-        .count(&state.db)
-        .await?;
-    if counted && opened >= max {
-        return Err(AppError::invalid(
-            "subject",
-            format!("You opened {opened} tickets in the last hour, the most Portico takes from one person. Add to one of them, or try again later."),
-        ));
-    }
     let (Some(subject), Some(description), Some(severity), Some(release)) =
         (subject, description, severity, release)
     else {
@@ -162,6 +148,26 @@ pub async fn open_ticket_counted(
     };
     let now = Utc::now();
     let txn = begin_write(&state.db).await?;
+    // One person cannot flood the queue (nor its clocks and mail): counted
+    // under the requester's row lock (PostgreSQL; SQLite's write
+    // transaction already serialises), so parallel opens cannot all pass.
+    entity::contact::Entity::find_by_id(me.contact_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let max = state.settings.quotas.tickets_per_hour;
+    let opened = ticket::Entity::find()
+        .filter(ticket::Column::OrganizationId.eq(me.organization_id))
+        .filter(ticket::Column::RequesterContactId.eq(me.contact_id))
+        .filter(ticket::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
+        .count(&txn)
+        .await?;
+    if counted && opened >= max {
+        return Err(AppError::invalid(
+            "subject",
+            format!("You opened {opened} tickets in the last hour, the most Portico takes from one person. Add to one of them, or try again later."),
+        ));
+    }
     let t = ticket::ActiveModel {
         organization_id: Set(me.organization_id),
         requester_contact_id: Set(me.contact_id),
