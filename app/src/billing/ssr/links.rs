@@ -54,7 +54,7 @@ pub async fn open_link(state: &AppState, token: Option<&str>) -> Result<(i32, St
     let max_age = (access_until - now).num_seconds().max(1);
     let cookie = format!(
         "{}={access}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
-        doc_cookie_name(link.document_id),
+        doc_cookie_name(&state.settings, link.document_id),
         if state.settings.cookie_secure() {
             "; Secure"
         } else {
@@ -71,7 +71,7 @@ pub async fn pdf_bytes(
     actor: Option<&Actor>,
     id: i32,
 ) -> Result<(String, Vec<u8>), AppError> {
-    let (d, a) = access(&state.db, headers, actor, id).await?;
+    let (d, a) = access(&state.db, &state.settings, headers, actor, id).await?;
     let view = view_of(&state.db, &d, &a).await?;
     let name = view
         .number

@@ -107,17 +107,25 @@ impl Access {
     }
 }
 
-fn doc_cookie_name(id: i32) -> String {
-    format!("{DOC_COOKIE_PREFIX}{id}")
+/// The cookie a document link is swapped for; over https with the
+/// `__Host-` prefix, so no sibling subdomain can plant or shadow it.
+fn doc_cookie_name(settings: &Settings, id: i32) -> String {
+    let host = if settings.cookie_secure() {
+        "__Host-"
+    } else {
+        ""
+    };
+    format!("{host}{DOC_COOKIE_PREFIX}{id}")
 }
 
 /// The open link whose cookie this request carries for document `id`.
 async fn link_access<C: ConnectionTrait>(
     db: &C,
+    settings: &Settings,
     headers: &HeaderMap,
     id: i32,
 ) -> Result<Option<document_link::Model>, AppError> {
-    let Some(token) = session::cookie_from_headers(headers, &doc_cookie_name(id)) else {
+    let Some(token) = session::cookie_from_headers(headers, &doc_cookie_name(settings, id)) else {
         return Ok(None);
     };
     let now = Utc::now();
@@ -155,6 +163,7 @@ async fn still_a_recipient<C: ConnectionTrait>(
 /// document `id`, and loads it.
 pub async fn access<C: ConnectionTrait>(
     db: &C,
+    settings: &Settings,
     headers: &HeaderMap,
     actor: Option<&Actor>,
     id: i32,
@@ -173,7 +182,7 @@ pub async fn access<C: ConnectionTrait>(
                 }
                 // Not theirs: maybe a link for it was forwarded to them.
                 return match (
-                    link_access(db, headers, id).await?,
+                    link_access(db, settings, headers, id).await?,
                     document::Entity::find_by_id(id).one(db).await?,
                 ) {
                     (Some(l), Some(d)) => Ok((d, Access::Link(l))),
@@ -183,7 +192,7 @@ pub async fn access<C: ConnectionTrait>(
             _ => {}
         }
     }
-    if let (Some(l), Some(d)) = (link_access(db, headers, id).await?, doc) {
+    if let (Some(l), Some(d)) = (link_access(db, settings, headers, id).await?, doc) {
         return Ok((d, Access::Link(l)));
     }
     match actor {
@@ -196,10 +205,54 @@ async fn current_access(id: i32) -> Result<(AppState, document::Model, Access), 
     let state = app_state()?;
     let parts = request_parts()?;
     let actor = current_actor();
-    let (d, a) = access(&state.db, &parts.headers, actor.as_ref(), id).await?;
+    let (d, a) = access(
+        &state.db,
+        &state.settings,
+        &parts.headers,
+        actor.as_ref(),
+        id,
+    )
+    .await?;
     Ok((state, d, a))
 }
 
 fn require_billing_staff() -> Result<Actor, AppError> {
     crate::core::web::require_staff(Capability::Documents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn settings(base: &str) -> Settings {
+        Settings {
+            base_url: base.into(),
+            session_idle: Duration::from_secs(60),
+            session_absolute: Duration::from_secs(600),
+            trust_forwarded_for: false,
+            smtp_configured: false,
+            activation_ttl: Duration::from_secs(60),
+            billing: Default::default(),
+            close_solved_days: 7,
+            data_dir: std::env::temp_dir(),
+            attachment_max_bytes: 1 << 20,
+            subscription_grace_days: 7,
+            inbound: Default::default(),
+            inbound_message_max_bytes: 1 << 20,
+            quotas: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_document_cookie_is_host_only_over_https() {
+        assert_eq!(
+            doc_cookie_name(&settings("https://portal.example.com"), 7),
+            "__Host-portico_doc_7"
+        );
+        assert_eq!(
+            doc_cookie_name(&settings("http://127.0.0.1:3000"), 7),
+            "portico_doc_7"
+        );
+    }
 }
