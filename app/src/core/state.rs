@@ -147,6 +147,9 @@ impl Settings {
 pub struct AuthRuntime {
     pub passwords: password::Passwords,
     pub throttle: throttle::Throttle,
+    /// Password reset requests being looked up and sent apart from their
+    /// answer: at most this many at once (more are dropped, and logged).
+    pub resets: Arc<tokio::sync::Semaphore>,
 }
 
 impl AuthRuntime {
@@ -157,6 +160,7 @@ impl AuthRuntime {
         AuthRuntime {
             passwords: password::Passwords::new(cores),
             throttle: throttle::Throttle::default(),
+            resets: Arc::new(tokio::sync::Semaphore::new(16)),
         }
     }
 }

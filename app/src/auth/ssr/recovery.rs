@@ -56,12 +56,22 @@ pub async fn request(email: String) -> Result<String, AppError> {
     }
     // Answer at once and do the rest apart: whether an account exists must
     // not show in the answer, its timing, or an error.
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = send_if_any(&state, &email, addr).await {
-            tracing::warn!(error = %e, "password reset request");
+    // At most a few at once: requests from many addresses cannot pile up
+    // unbounded work (a dropped one is logged; its answer is the same).
+    match state.auth.resets.clone().try_acquire_owned() {
+        Ok(permit) => {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                if let Err(e) = send_if_any(&state, &email, addr).await {
+                    tracing::warn!(error = %e, "password reset request");
+                }
+            });
         }
-    });
+        Err(_) => {
+            tracing::warn!(client = %addr, "password reset request dropped: too many at once")
+        }
+    }
     if is_plain_form_post(&parts) {
         leptos_axum::redirect("/forgot-password?done=sent");
     }
