@@ -20,6 +20,37 @@ use app::core::state::AppState;
 /// The largest server-function body read here (axum's default body limit):
 /// far above any form Portico has (a comment is at most 50,000 characters).
 const MAX_FORM: usize = 2 << 20;
+/// How much of a larger body is still read (and dropped) before answering.
+const DRAIN: usize = 32 << 20;
+
+/// Why a body was not read whole.
+enum Unread {
+    TooLarge,
+    Broken,
+}
+
+/// Reads a body of at most [`MAX_FORM`] bytes. A larger one is read on to
+/// its end (up to [`DRAIN`]) and dropped: answering while the client still
+/// sends resets the connection, and the browser shows that, not the 413.
+async fn read_form(mut body: Body) -> Result<axum::body::Bytes, Unread> {
+    use http_body_util::BodyExt as _;
+    let (mut kept, mut seen) = (Vec::new(), 0usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Unread::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= MAX_FORM {
+                kept.extend_from_slice(&data);
+            } else if seen > DRAIN {
+                return Err(Unread::TooLarge);
+            }
+        }
+    }
+    if seen > MAX_FORM {
+        return Err(Unread::TooLarge);
+    }
+    Ok(kept.into())
+}
 
 pub async fn form_return(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST || !req.uri().path().starts_with("/api/") {
@@ -32,19 +63,16 @@ pub async fn form_return(State(state): State<AppState>, req: Request, next: Next
     }
     // Every server-function body is read here, so one too large answers 413
     // in words the page shows (the server function itself answered 500).
-    let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
+    let bytes = match read_form(body).await {
         Ok(b) => b,
-        Err(e)
-            if std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) =>
-        {
+        Err(Unread::TooLarge) => {
             return refused(
                 plain,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The form is too large to send. Shorten what you typed and try again.",
             );
         }
-        Err(_) => {
+        Err(Unread::Broken) => {
             return refused(
                 plain,
                 StatusCode::BAD_REQUEST,
