@@ -128,6 +128,27 @@ impl Default for BillingSettings {
 }
 
 impl Settings {
+    /// Settings for unit tests: `base` and sensible small values.
+    #[cfg(test)]
+    pub fn for_tests(base: &str) -> Settings {
+        Settings {
+            base_url: base.into(),
+            session_idle: Duration::from_secs(60),
+            session_absolute: Duration::from_secs(3600),
+            trust_forwarded_for: false,
+            smtp_configured: false,
+            activation_ttl: Duration::from_secs(7 * 86400),
+            billing: BillingSettings::default(),
+            close_solved_days: 7,
+            data_dir: std::env::temp_dir(),
+            attachment_max_bytes: 25 << 20,
+            subscription_grace_days: 7,
+            inbound: InboundTrust::default(),
+            inbound_message_max_bytes: 28 << 20,
+            quotas: Quotas::default(),
+        }
+    }
+
     pub fn cookie_secure(&self) -> bool {
         self.base_url.starts_with("https://")
     }
@@ -201,36 +222,17 @@ pub fn heap_in_use() -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn settings(base: &str) -> Settings {
-        Settings {
-            base_url: base.into(),
-            session_idle: Duration::from_secs(60),
-            session_absolute: Duration::from_secs(600),
-            trust_forwarded_for: false,
-            smtp_configured: false,
-            activation_ttl: Duration::from_secs(7 * 86400),
-            billing: BillingSettings::default(),
-            close_solved_days: 7,
-            data_dir: std::env::temp_dir(),
-            attachment_max_bytes: 25 << 20,
-            subscription_grace_days: 7,
-            inbound: InboundTrust::default(),
-            inbound_message_max_bytes: 28 << 20,
-            quotas: Quotas::default(),
-        }
-    }
-
     #[test]
     fn origin_strips_path_and_keeps_port() {
         assert_eq!(
-            settings("http://127.0.0.1:3000").origin(),
+            Settings::for_tests("http://127.0.0.1:3000").origin(),
             "http://127.0.0.1:3000"
         );
         assert_eq!(
-            settings("https://a.example/portal/").origin(),
+            Settings::for_tests("https://a.example/portal/").origin(),
             "https://a.example"
         );
-        assert!(settings("https://a.example").cookie_secure());
-        assert!(!settings("http://a.example").cookie_secure());
+        assert!(Settings::for_tests("https://a.example").cookie_secure());
+        assert!(!Settings::for_tests("http://a.example").cookie_secure());
     }
 }

@@ -19,6 +19,26 @@ db_tests!(
 
 const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
+/// Pipes `raw` into `server ingest-mail` (with `extra` settings), as an MTA
+/// on this machine would; what it printed. It must succeed.
+async fn pipe(srv: &TestServer, extra: &[&str], raw: &str) -> String {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["--database-url", &srv.db_url])
+        .args(extra)
+        .arg("ingest-mail")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(raw.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The server's state, trusting inbound mail as `trust` says.
 fn trusting(srv: &TestServer, trust: InboundTrust) -> AppState {
     let mut settings = (*srv.state.settings).clone();
@@ -299,21 +319,8 @@ async fn mail_to_the_support_address_opens_tickets_threads_replies_and_holds_the
     // The same path from the command line: `server ingest-mail < message.eml`.
     // The MTA that pipes it in checked it, and says so under its authserv-id.
     let eml = "Authentication-Results: mx.test; dmarc=pass header.from=acme.example\r\nFrom: Tina Tech <tech1@acme.example>\r\nTo: support@portico.example\r\nSubject: From the CLI\r\nMessage-ID: <cli-1@acme.example>\r\n\r\nPiped in.\r\n";
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["--database-url", &srv.db_url])
-        .args(["--inbound-trusted-authserv-id", "mx.test", "ingest-mail"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(eml.as_bytes()).await.unwrap();
-    }
-    let out = child.wait_with_output().await.unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("opened ticket #"));
+    let out = pipe(srv, &["--inbound-trusted-authserv-id", "mx.test"], eml).await;
+    assert!(out.contains("opened ticket #"), "{out}");
     let last = inbound(srv).await.pop().unwrap();
     assert_eq!(
         (last.outcome.as_str(), last.message_id.as_deref()),
@@ -801,20 +808,8 @@ async fn forged_senders_are_held_and_only_proven_mail_is_acted_on(srv: &TestServ
     task.abort();
 
     // Piped in without an authserv-id to trust: held, whatever it claims.
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["--database-url", &srv.db_url, "ingest-mail"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(claimed.as_bytes()).await.unwrap();
-    }
-    let out = child.wait_with_output().await.unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("held for staff review"));
+    let out = pipe(srv, &[], &claimed).await;
+    assert!(out.contains("held for staff review"), "{out}");
     assert!(!tickets().await.contains(&"Claimed pass".to_string()));
 }
 

@@ -241,25 +241,9 @@ pub async fn role_of<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn settings() -> Settings {
-        Settings {
-            base_url: "https://portico.example".into(),
-            session_idle: Duration::from_secs(60),
-            session_absolute: Duration::from_secs(3600),
-            trust_forwarded_for: false,
-            smtp_configured: false,
-            activation_ttl: Duration::from_secs(60),
-            billing: Default::default(),
-            close_solved_days: 7,
-            data_dir: std::env::temp_dir(),
-            attachment_max_bytes: 25 << 20,
-            subscription_grace_days: 7,
-            inbound: crate::core::state::InboundTrust::default(),
-            inbound_message_max_bytes: 28 << 20,
-            quotas: Default::default(),
-        }
+        Settings::for_tests("https://portico.example")
     }
 
     #[test]

@@ -223,25 +223,9 @@ fn require_billing_staff() -> Result<Actor, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn settings(base: &str) -> Settings {
-        Settings {
-            base_url: base.into(),
-            session_idle: Duration::from_secs(60),
-            session_absolute: Duration::from_secs(600),
-            trust_forwarded_for: false,
-            smtp_configured: false,
-            activation_ttl: Duration::from_secs(60),
-            billing: Default::default(),
-            close_solved_days: 7,
-            data_dir: std::env::temp_dir(),
-            attachment_max_bytes: 1 << 20,
-            subscription_grace_days: 7,
-            inbound: Default::default(),
-            inbound_message_max_bytes: 1 << 20,
-            quotas: Default::default(),
-        }
+        Settings::for_tests(base)
     }
 
     #[test]

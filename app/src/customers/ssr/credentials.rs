@@ -83,16 +83,25 @@ pub(super) async fn moved_address(
     Ok(())
 }
 
-pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
-    let actor = require_staff(Capability::ResendActivation)?;
+/// The contact staff with `cap` act on (one they may change), and its account.
+async fn staff_target(
+    cap: Capability,
+    contact_id: i32,
+) -> Result<(AppState, Actor, contact::Model, Option<user::Model>), AppError> {
+    let actor = require_staff(cap)?;
     let state = app_state()?;
     let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
     staff_may_change(&actor, &c)?;
     let u = match c.user_id {
         Some(id) => user::Entity::find_by_id(id).one(&state.db).await?,
         None => None,
-    }
-    .ok_or_else(|| {
+    };
+    Ok((state, actor, c, u))
+}
+
+pub async fn resend_activation(contact_id: i32) -> Result<(), AppError> {
+    let (state, actor, c, u) = staff_target(Capability::ResendActivation, contact_id).await?;
+    let u = u.ok_or_else(|| {
         AppError::invalid(
             "contact_id",
             format!("{} has no account to activate.", c.name),
@@ -148,16 +157,8 @@ fn refusal(message: String) -> AppError {
 /// file (the contact asked by phone, say). At most a few an hour, like the
 /// links people ask for themselves.
 pub async fn send_password_reset(contact_id: i32) -> Result<(), AppError> {
-    let actor = require_staff(Capability::PasswordReset)?;
-    let state = app_state()?;
-    let (c, _) = contact_in_scope(&state, &actor, contact_id).await?;
-    staff_may_change(&actor, &c)?;
-    let u = match c.user_id {
-        Some(id) => user::Entity::find_by_id(id).one(&state.db).await?,
-        None => None,
-    }
-    .filter(|u| u.password_hash.is_some())
-    .ok_or_else(|| {
+    let (state, actor, c, u) = staff_target(Capability::PasswordReset, contact_id).await?;
+    let u = u.filter(|u| u.password_hash.is_some()).ok_or_else(|| {
         refusal(format!(
             "{} has not set a password yet: re-send the invitation instead.",
             c.name
