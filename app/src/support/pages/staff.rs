@@ -71,7 +71,7 @@ pub fn HeldMailPage() -> impl IntoView {
     view! {
         <Title text="Held mail"/>
         <h1>"Mail held for review"</h1>
-        <p class="muted">"Messages to the support address that did not become a ticket or a comment: unknown senders, people without Support Portal access, replies to tickets the sender cannot see. The latest 200."</p>
+        <p class="muted">"Messages to the support address that did not become a ticket or a comment: unknown senders, senders not shown to be who they claim (their domain's DMARC did not pass), people without Support Portal access, replies to tickets the sender cannot see, and messages that cannot be filed as they are (too many files, too long). Each says why. Open a ticket from one only when you know who wrote it. The latest 200."</p>
         <Done/>
         <FormError error=error/>
         <FormError error=dismiss_error/>
