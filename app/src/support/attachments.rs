@@ -123,7 +123,7 @@ pub fn check_arrived(state: &AppState, files: &[Arrived<'_>]) -> Result<(), AppE
 /// quota of files or (for customers) its organization uploaded its day's
 /// quota already.
 async fn room(state: &AppState, t: &entity::ticket::Model, staff: bool) -> Result<u64, AppError> {
-    room_in(state, Some(t.id), t.organization_id, staff).await
+    room_in(state, Some(t.id), t.organization_id, staff, 1).await
 }
 
 /// Refuses `files` for a new ticket of organization `org_id` (by mail) when
@@ -136,9 +136,9 @@ pub async fn fits_new_ticket(
     if files.is_empty() {
         return Ok(());
     }
-    let left = room_in(state, None, org_id, false).await?;
+    let left = room_in(state, None, org_id, false, files.len() as u64).await?;
     let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
-    if files.len() as u64 > state.settings.quotas.files_per_ticket || total > left {
+    if total > left {
         return Err(AppError::invalid(
             "file",
             "The organization's uploads for today have no room for these files.",
@@ -147,11 +147,13 @@ pub async fn fits_new_ticket(
     Ok(())
 }
 
+/// [`room`] for `adding` more files, on ticket `ticket_id` (`None`: a new one).
 async fn room_in(
     state: &AppState,
     ticket_id: Option<i32>,
     org_id: i32,
     staff: bool,
+    adding: u64,
 ) -> Result<u64, AppError> {
     let q = &state.settings.quotas;
     let files = match ticket_id {
@@ -163,10 +165,10 @@ async fn room_in(
         }
         None => 0,
     };
-    if !staff && files >= q.files_per_ticket {
+    if !staff && files + adding > q.files_per_ticket {
         return Err(AppError::invalid(
             "file",
-            format!("This ticket holds {files} files, the most one ticket takes. Put them in an archive, or open a new ticket."),
+            format!("This ticket holds {files} files, and one ticket takes at most {}. Put them in an archive, or open a new ticket.", q.files_per_ticket),
         ));
     }
     if staff {
@@ -222,13 +224,10 @@ pub async fn attach_arrived(
 ) -> Result<(), AppError> {
     check_arrived(state, files)?;
     if !files.is_empty() {
-        let left = room(state, &t, staff).await?;
-        let held = ticket_attachment::Entity::find()
-            .filter(ticket_attachment::Column::TicketId.eq(t.id))
-            .count(&state.db)
-            .await?;
+        let adding = files.len() as u64;
+        let left = room_in(state, Some(t.id), t.organization_id, staff, adding).await?;
         let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
-        if held + files.len() as u64 > state.settings.quotas.files_per_ticket || total > left {
+        if total > left {
             return Err(AppError::invalid(
                 "file",
                 "The ticket or the organization's uploads for today have no room for these files.",
