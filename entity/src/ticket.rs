@@ -28,6 +28,11 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub solved_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
+    /// The earliest due time of its running SLA clocks: the queue's sort key,
+    /// kept in the same transaction as the clocks (`support::ssr::queue`).
+    pub next_due_at: Option<DateTimeUtc>,
+    /// Neither solved nor closed; kept with `status`.
+    pub is_open: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ pub struct Model {
     pub breached_at: Option<DateTimeUtc>,
     /// When the assignee was warned at 75% of the target.
     pub warned_at: Option<DateTimeUtc>,
+    /// When 75% of the target will have been used; `None` with `due_at`.
+    pub warn_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261128_000009_ticket_servers;
 mod m20261202_000010_subscription_notices;
 mod m20261202_000011_products;
 mod m20261203_000012_quota_indexes;
+mod m20261203_000013_queue_keys;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_subscription_notices::Migration),
             Box::new(m20261202_000011_products::Migration),
             Box::new(m20261203_000012_quota_indexes::Migration),
+            Box::new(m20261203_000013_queue_keys::Migration),
         ]
     }
 }

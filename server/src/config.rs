@@ -38,6 +38,17 @@ pub enum Command {
         #[arg(long)]
         to: std::path::PathBuf,
     },
+    /// Add a large synthetic dataset (organizations, contacts, years of
+    /// tickets with clocks and comments) to a database holding the demo data,
+    /// for measuring at scale (`make bench`). Never on a real installation.
+    SeedScale {
+        #[arg(long, default_value_t = 2_000)]
+        organizations: u32,
+        #[arg(long, default_value_t = 250_000)]
+        tickets: u32,
+        #[arg(long, default_value_t = 10)]
+        comments_per_ticket: u32,
+    },
     /// Create a staff account, or reset its password and role. The password is
     /// read from the terminal, or from standard input when it is not a terminal.
     CreateStaff {

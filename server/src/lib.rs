@@ -5,6 +5,7 @@ pub mod config;
 pub mod form_return;
 pub mod inbound_smtp;
 pub mod mailer;
+pub mod scale;
 pub mod security;
 pub mod seed;
 

@@ -60,6 +60,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CreateStaff { email, role, name } => {
             create_staff(&config, email, role, name).await
         }
+        Command::SeedScale {
+            organizations,
+            tickets,
+            comments_per_ticket,
+        } => {
+            let db = open(&config).await?;
+            server::seed::load_demo_if_empty(&db).await?;
+            let scale = server::scale::Scale {
+                organizations,
+                tickets,
+                comments_per_ticket,
+            };
+            println!("{}", server::scale::seed(&db, scale).await?);
+            Ok(())
+        }
         Command::IngestMail => {
             let mut raw = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut raw)?;

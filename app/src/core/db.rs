@@ -16,3 +16,20 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
 }
+
+/// `column` starts with `prefix`, in any case: `LOWER(column) LIKE 'prefix%'`
+/// with `%`, `_` and `\` in the prefix matched as themselves. (SQLite lowers
+/// ASCII letters only: other letters match in the case they are typed.)
+pub fn starts_with_any_case<C: sea_orm::ColumnTrait>(
+    column: C,
+    prefix: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let escaped = prefix
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("{escaped}%")).escape('\\'))
+}

@@ -19,7 +19,11 @@ pub struct OrganizationRow {
 pub struct StaffDashboard {
     /// The parts of the console this person's role opens, as (path, label).
     pub sections: Vec<(String, String)>,
+    /// One page of organizations, by name (those starting with `org` when given).
     pub organizations: Vec<OrganizationRow>,
+    /// The organization (id) after which the next page starts, when there is one.
+    pub next: Option<String>,
+    pub organization_count: u64,
     pub staff_members: u64,
     /// This server process's figures, for admins.
     pub server: Option<ServerFigures>,
@@ -33,23 +37,62 @@ pub struct ServerFigures {
     pub heap_bytes: Option<u64>,
 }
 
+/// Organizations a dashboard page lists.
+pub const ORGANIZATIONS_PAGE: u64 = 25;
+
 #[server(prefix = "/api", endpoint = "load_staff_dashboard")]
-pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
+pub async fn load_staff_dashboard(
+    #[server(default)] org: String,
+    #[server(default)] after: String,
+) -> Result<StaffDashboard, AppError> {
     use crate::core::authz::{self, Capability};
     use crate::core::web::{app_state, require_staff};
     use entity::{contact, organization, user};
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+    use sea_orm::sea_query::ExprTrait;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
     async {
         let actor = require_staff(Capability::StaffConsole)?;
         let state = app_state()?;
-        let orgs = organization::Entity::find()
+        let db = &state.db;
+        let organization_count = organization::Entity::find().count(db).await?;
+        // A page by name, read in the name index's order (never all of them).
+        let mut q = organization::Entity::find();
+        let prefix = org.trim().to_lowercase();
+        if !prefix.is_empty() {
+            q = q.filter(crate::core::db::starts_with_any_case(
+                organization::Column::Name,
+                &prefix,
+            ));
+        }
+        // After the organization `after` (by id): by name, then id, so equal
+        // names neither repeat nor vanish between pages.
+        if let Ok(id) = after.trim().parse::<i32>() {
+            if let Some(o) = organization::Entity::find_by_id(id).one(db).await? {
+                use sea_orm::sea_query::Expr;
+                q = q.filter(
+                    Expr::tuple([
+                        Expr::col((organization::Entity, organization::Column::Name)),
+                        Expr::col((organization::Entity, organization::Column::Id)),
+                    ])
+                    .gt(Expr::tuple([Expr::val(o.name), Expr::val(o.id)])),
+                );
+            }
+        }
+        let mut orgs = q
             .order_by_asc(organization::Column::Name)
-            .all(&state.db)
+            .order_by_asc(organization::Column::Id)
+            .limit(ORGANIZATIONS_PAGE + 1)
+            .all(db)
             .await?;
+        let next = (orgs.len() as u64 > ORGANIZATIONS_PAGE).then(|| {
+            orgs.truncate(ORGANIZATIONS_PAGE as usize);
+            orgs.last().map(|o| o.id.to_string()).unwrap_or_default()
+        });
         let contacts = contact::Entity::find()
+            .filter(contact::Column::OrganizationId.is_in(orgs.iter().map(|o| o.id)))
             .filter(contact::Column::Active.eq(true))
-            .all(&state.db)
+            .all(db)
             .await?;
         let organizations = orgs
             .into_iter()
@@ -69,7 +112,7 @@ pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
         let staff_members = user::Entity::find()
             .filter(user::Column::StaffRole.is_not_null())
             .filter(user::Column::Active.eq(true))
-            .count(&state.db)
+            .count(db)
             .await?;
         let sections = SECTIONS
             .iter()
@@ -87,6 +130,8 @@ pub async fn load_staff_dashboard() -> Result<StaffDashboard, AppError> {
         Ok(StaffDashboard {
             sections,
             organizations,
+            next,
+            organization_count,
             staff_members,
             server,
         })
@@ -109,14 +154,23 @@ const SECTIONS: &[(&str, &str)] = &[
 
 #[component]
 pub fn StaffHome() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_staff_dashboard());
+    let query = leptos_router::hooks::use_query_map();
+    let params = move || {
+        let q = query.read();
+        (
+            q.get("org").unwrap_or_default(),
+            q.get("after").unwrap_or_default(),
+        )
+    };
+    let data = Resource::new(params, |(org, after)| load_staff_dashboard(org, after));
     view! {
         <Title text="Staff Console"/>
         <h1>"Staff Console"</h1>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let (org, after) = params();
                 match data.await {
-                    Ok(o) => view! { <Overview overview=o/> }.into_any(),
+                    Ok(o) => view! { <Overview overview=o org=org paged=!after.is_empty()/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
@@ -125,8 +179,16 @@ pub fn StaffHome() -> impl IntoView {
 }
 
 #[component]
-fn Overview(overview: StaffDashboard) -> impl IntoView {
-    let count = overview.organizations.len();
+fn Overview(overview: StaffDashboard, org: String, paged: bool) -> impl IntoView {
+    let count = overview.organization_count;
+    let next = overview.next.clone().map(|id| {
+        format!(
+            "/staff?org={}&after={id}",
+            crate::components::query_value(&org)
+        )
+    });
+    let first = paged.then(|| format!("/staff?org={}", crate::components::query_value(&org)));
+    let searching = !org.is_empty();
     view! {
         <nav aria-label="Staff" class="subnav">
             <ul>
@@ -147,8 +209,20 @@ fn Overview(overview: StaffDashboard) -> impl IntoView {
         </ul>
         <section aria-labelledby="orgs-title">
             <h2 id="orgs-title">"Organizations"</h2>
+            <form method="get" action="/staff" class="filters" role="search" aria-label="Find an organization">
+                <div class="field">
+                    <label for="org-name">"Name"</label>
+                    <input id="org-name" type="search" name="org" value=org.clone() aria-describedby="org-name-hint" autocomplete="off"/>
+                    <p id="org-name-hint" class="hint">"The name, or how it starts."</p>
+                </div>
+                <button type="submit">"Find"</button>
+            </form>
             {if overview.organizations.is_empty() {
-                view! { <p class="empty">"No customer organizations yet. They appear here once an order is processed."</p> }.into_any()
+                if searching {
+                    view! { <p class="empty" role="status">{format!("No organization's name starts with “{org}”.")}</p> }.into_any()
+                } else {
+                    view! { <p class="empty">"No customer organizations yet. They appear here once an order is processed."</p> }.into_any()
+                }
             } else {
                 view! {
                     <table class="table">
@@ -164,6 +238,10 @@ fn Overview(overview: StaffDashboard) -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
+                    <nav class="pager" aria-label="Pages of organizations">
+                        {first.map(|href| view! { <a href=href>"First page"</a> })}
+                        {next.map(|href| view! { <a href=href rel="next">"Next"</a> })}
+                    </nav>
                 }.into_any()
             }}
         </section>

@@ -75,8 +75,6 @@ pub const QUEUES: &[(&str, &str)] = &[
     ("all", "All, closed too"),
 ];
 
-pub const TICKET_PAGE_SIZE: u64 = 25;
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketRow {
     pub id: i32,
@@ -95,11 +93,17 @@ pub struct TicketRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketList {
     pub rows: Vec<TicketRow>,
-    pub page: u64,
-    pub pages: u64,
+    /// Cursors for the pages before and after this one, when there are any.
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    /// How many tickets match, counted up to `COUNT_CAP`; `capped` when more do.
     pub total_rows: u64,
+    pub capped: bool,
     pub staff: bool,
-    pub organizations: Vec<(i32, String)>,
+    /// The organization the list is narrowed to by `organization_id`, by name.
+    pub organization: Option<String>,
+    /// Why the list is empty when a filter matched nothing it could use.
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,10 +114,17 @@ pub struct TicketFilter {
     pub status: String,
     #[serde(default)]
     pub severity: String,
+    /// Staff: one organization, by id (links from its page).
     #[serde(default)]
     pub organization_id: String,
+    /// Staff: organizations whose name starts with this (any case).
     #[serde(default)]
-    pub page: String,
+    pub organization: String,
+    /// A page cursor from a previous list: the page after, or before, it.
+    #[serde(default)]
+    pub after: String,
+    #[serde(default)]
+    pub before: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,9 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
             status: q.get("status").unwrap_or_default(),
             severity: q.get("severity").unwrap_or_default(),
             organization_id: q.get("organization_id").unwrap_or_default(),
-            page: q.get("page").unwrap_or_default(),
+            organization: q.get("organization").unwrap_or_default(),
+            after: q.get("after").unwrap_or_default(),
+            before: q.get("before").unwrap_or_default(),
         }
     };
     let data = Resource::new(filter, list_tickets);
@@ -26,26 +28,35 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                     match data.await {
                         Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                         Ok(list) => {
+                            // This list's filters, in another queue or at another page.
                             let link = {
                                 let f = f.clone();
                                 let base = base.clone();
-                                move |queue: &str, page: u64| {
+                                move |queue: &str, cursor: &str| {
                                     format!(
-                                        "{base}?queue={queue}&status={}&severity={}&organization_id={}&page={page}",
-                                        f.status, f.severity, f.organization_id
+                                        "{base}?queue={queue}&status={}&severity={}&organization_id={}&organization={}{cursor}",
+                                        crate::components::query_value(&f.status), crate::components::query_value(&f.severity),
+                                        crate::components::query_value(&f.organization_id), crate::components::query_value(&f.organization)
                                     )
                                 }
                             };
                             let staff = list.staff;
-                            let (prev, next) = (link(&f.queue, list.page.saturating_sub(1)), link(&f.queue, list.page + 1));
-                            let has_prev = list.page > 0;
-                            let has_next = list.page + 1 < list.pages;
+                            let prev = list.prev.as_ref().map(|c| link(&f.queue, &format!("&before={}", crate::components::query_value(c))));
+                            let next = list.next.as_ref().map(|c| link(&f.queue, &format!("&after={}", crate::components::query_value(c))));
+                            let first = (prev.is_some() || !f.after.is_empty() || !f.before.is_empty()).then(|| link(&f.queue, ""));
+                            let count = if list.capped {
+                                format!("More than {} tickets", list.total_rows)
+                            } else if list.total_rows == 1 {
+                                "1 ticket".to_string()
+                            } else {
+                                format!("{} tickets", list.total_rows)
+                            };
                             view! {
                                 {staff.then(|| view! {
                                     <nav class="subnav" aria-label="Queues">
                                         {QUEUES.iter().map(|(k, l)| {
                                             let current = f.queue == *k || (f.queue.is_empty() && *k == "all");
-                                            view! { <a href=link(k, 0) aria-current=current.then_some("page")>{*l}</a> }
+                                            view! { <a href=link(k, "") aria-current=current.then_some("page")>{*l}</a> }
                                         }).collect_view()}
                                     </nav>
                                 })}
@@ -69,23 +80,29 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                             }).collect_view()}
                                         </select>
                                     </div>
-                                    {staff.then(|| view! {
-                                        <div class="field">
-                                            <label for="t-org">"Organization"</label>
-                                            <select id="t-org" name="organization_id">
-                                                <option value="">"All"</option>
-                                                {list.organizations.iter().map(|(id, name)| {
-                                                    let v = id.to_string();
-                                                    let sel = f.organization_id == v;
-                                                    view! { <option value=v selected=sel>{name.clone()}</option> }
-                                                }).collect_view()}
-                                            </select>
-                                        </div>
+                                    {staff.then(|| match list.organization.clone() {
+                                        Some(name) => view! {
+                                            <div class="field">
+                                                <span class="label">"Organization"</span>
+                                                <input type="hidden" name="organization_id" value=f.organization_id.clone()/>
+                                                <p><strong>{name}</strong>" "
+                                                    <a href=format!("{base}?queue={}&status={}&severity={}", crate::components::query_value(&f.queue), crate::components::query_value(&f.status), crate::components::query_value(&f.severity))>"All organizations"</a>
+                                                </p>
+                                            </div>
+                                        }.into_any(),
+                                        None => view! {
+                                            <div class="field">
+                                                <label for="t-org">"Organization"</label>
+                                                <input id="t-org" type="search" name="organization" value=f.organization.clone()
+                                                    aria-describedby="t-org-hint" autocomplete="off"/>
+                                                <p id="t-org-hint" class="hint">"The name, or how it starts."</p>
+                                            </div>
+                                        }.into_any(),
                                     })}
                                     <button type="submit">"Filter"</button>
                                 </form>
                                 {if list.rows.is_empty() {
-                                    view! { <p class="empty">"No tickets here."</p> }.into_any()
+                                    view! { <p class="empty" role="status">{list.notice.clone().unwrap_or_else(|| "No tickets here.".into())}</p> }.into_any()
                                 } else {
                                     view! {
                                         <table class="table">
@@ -119,9 +136,10 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                     }.into_any()
                                 }}
                                 <nav class="pager" aria-label="Pages">
-                                    {has_prev.then(|| view! { <a href=prev rel="prev">"Previous"</a> })}
-                                    <span>{format!("Page {} of {} ({} tickets)", list.page + 1, list.pages.max(1), list.total_rows)}</span>
-                                    {has_next.then(|| view! { <a href=next rel="next">"Next"</a> })}
+                                    {first.map(|href| view! { <a href=href>"First page"</a> })}
+                                    {prev.map(|href| view! { <a href=href rel="prev">"Previous"</a> })}
+                                    <span>{count}</span>
+                                    {next.map(|href| view! { <a href=href rel="next">"Next"</a> })}
                                 </nav>
                             }.into_any()
                         }

@@ -66,6 +66,21 @@ pub(super) async fn event<C: ConnectionTrait>(
     Ok(())
 }
 
+/// When a clock with `runs` and a target of `minutes` falls due, and when
+/// 75% of the target will have been used (the assignee's warning).
+pub(super) fn due_and_warning(
+    cal: &Calendar,
+    runs: &[Run],
+    minutes: i32,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let m = i64::from(minutes);
+    (
+        sla::due(cal, runs, Duration::minutes(m), now),
+        sla::due(cal, runs, Duration::seconds(m * 45), now),
+    )
+}
+
 pub(super) async fn target_for<C: ConnectionTrait>(
     db: &C,
     level_id: Option<i32>,
@@ -94,7 +109,7 @@ pub(super) async fn start_clock(
         start: now,
         end: None,
     }];
-    let due = sla::due(&cal, &runs, Duration::minutes(i64::from(minutes)), now);
+    let (due, warn) = due_and_warning(&cal, &runs, minutes, now);
     ticket_sla::ActiveModel {
         ticket_id: Set(t.id),
         target: Set(target.to_owned()),
@@ -105,6 +120,7 @@ pub(super) async fn start_clock(
         fulfilled_at: Set(None),
         breached_at: Set(None),
         warned_at: Set(None),
+        warn_at: Set(warn),
         ..Default::default()
     }
     .insert(txn)
@@ -170,6 +186,7 @@ pub(super) async fn pause_clocks(
             let mut a = s.into_active_model();
             a.runs = Set(runs_json(&runs));
             a.due_at = Set(None);
+            a.warn_at = Set(None);
             a.update(txn).await?;
             event(txn, t.id, "sla.pause", who, Some(label.to_string()), false).await?;
         }
@@ -192,11 +209,12 @@ pub(super) async fn resume_clocks(
                 end: None,
             });
             let cal = calendar(txn, t, s.around_the_clock).await?;
-            let due = sla::due(&cal, &runs, Duration::minutes(i64::from(s.minutes)), now);
+            let (due, warn) = due_and_warning(&cal, &runs, s.minutes, now);
             let label = target_label(&s.target);
             let mut a = s.into_active_model();
             a.runs = Set(runs_json(&runs));
             a.due_at = Set(due);
+            a.warn_at = Set(warn);
             a.update(txn).await?;
             event(
                 txn,
@@ -239,6 +257,7 @@ pub(super) async fn fulfil(
         let mut a = s.into_active_model();
         a.runs = Set(runs_json(&runs));
         a.due_at = Set(None);
+        a.warn_at = Set(None);
         a.fulfilled_at = Set(Some(now));
         if breached {
             a.breached_at = Set(Some(now));

@@ -353,6 +353,7 @@ pub(super) async fn record_comment(
             .await?;
         }
     }
+    sync_queue(&txn, t.id).await?;
     txn.commit().await?;
     crate::core::live::publish(state, crate::core::live::Change::Ticket(t.id)).await;
     Ok(attachment)

@@ -33,6 +33,7 @@ mod clocks;
 mod comments;
 mod opening;
 mod policy;
+pub mod queue;
 mod reading;
 mod replies;
 mod staffing;
@@ -44,12 +45,13 @@ pub use opening::{
     open_ticket, open_ticket_as, open_ticket_counted, ticket_releases, ticket_servers,
 };
 pub use policy::{scope, visible, Access};
+pub use queue::{sync_queue, CLOSED_STATUSES};
 pub use reading::{
     comment_tail, comments_after, comments_after_except, list_tickets, live_snapshot, load_ticket,
 };
 pub use replies::{delete_canned_reply, list_canned_replies, merge_ticket, save_canned_reply};
 pub use staffing::{add_follower, assign_ticket, change_severity};
-pub use sweep::sweep;
+pub use sweep::{sweep, sweep_with, SWEEP_BATCH};
 
 fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()

@@ -232,6 +232,7 @@ pub async fn open_ticket_counted(
         )
         .await?;
     }
+    sync_queue(&txn, t.id).await?;
     txn.commit().await?;
     Ok(t.id)
 }

@@ -135,121 +135,74 @@ pub(super) async fn names_of_users<C: ConnectionTrait>(
 }
 
 pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
+    use super::queue::{count_capped, page, Cursor, Key, COUNT_CAP};
     let actor = require_actor()?;
     let state = app_state()?;
     let db = &state.db;
     // One condition for what this viewer may see (the same as single loads).
     let (scope, access) = scope(db, &actor).await?;
-    let mut q = ticket::Entity::find().filter(scope);
     let staff = access.is_staff();
-    let open_only = |q: sea_orm::Select<ticket::Entity>| {
-        q.filter(ticket::Column::Status.is_not_in(["solved", "closed"]))
-    };
-    let mut breaching_only = false;
-    match f.queue.as_str() {
-        "" | "all" => {}
-        "open" => q = open_only(q),
-        "unassigned" if staff => q = open_only(q).filter(ticket::Column::AssigneeUserId.is_null()),
-        "mine" if staff => {
-            q = open_only(q).filter(ticket::Column::AssigneeUserId.eq(actor.user_id))
-        }
-        "breaching" if staff => {
-            q = open_only(q);
-            breaching_only = true;
-        }
-        _ => return Err(AppError::invalid("queue", "Choose a queue from the list.")),
-    }
-    if !f.status.is_empty() {
-        if !TICKET_STATUSES.iter().any(|(k, _)| *k == f.status) {
-            return Err(AppError::invalid(
-                "status",
-                "Choose a status from the list.",
-            ));
-        }
-        q = q.filter(ticket::Column::Status.eq(f.status.as_str()));
-    }
-    if !f.severity.is_empty() {
-        let s: i16 = f
-            .severity
-            .parse()
-            .ok()
-            .filter(|s| (1..=4).contains(s))
-            .ok_or_else(|| AppError::invalid("severity", "Choose a severity from 1 to 4."))?;
-        q = q.filter(ticket::Column::Severity.eq(s));
-    }
+    let mut organization = None;
     if staff && !f.organization_id.trim().is_empty() {
-        let id: i32 = f.organization_id.trim().parse().map_err(|_| {
-            AppError::invalid("organization_id", "Choose an organization from the list.")
-        })?;
-        q = q.filter(ticket::Column::OrganizationId.eq(id));
+        if let Ok(id) = f.organization_id.trim().parse::<i32>() {
+            organization = organization::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|o| o.name);
+        }
     }
-    // What breaches first comes first: the earliest due time of the ticket's
-    // running SLA clocks (only running clocks have one), sorted and paged by
-    // the database; tickets without a running clock follow, latest first.
-    let next_due = {
-        use sea_orm::sea_query::{ExprTrait, Query};
-        Expr::SubQuery(
-            None,
-            Box::new(
-                Query::select()
-                    .expr(Expr::col((ticket_sla::Entity, ticket_sla::Column::DueAt)).min())
-                    .from(ticket_sla::Entity)
-                    .and_where(
-                        Expr::col((ticket_sla::Entity, ticket_sla::Column::TicketId))
-                            .equals((ticket::Entity, ticket::Column::Id)),
-                    )
-                    .to_owned()
-                    .into(),
-            ),
-        )
+    let name = f.organization.trim();
+    let named = if staff && !name.is_empty() {
+        let ids = organizations_named(db, name).await?;
+        if ids.is_empty() {
+            return Ok(TicketList {
+                rows: Vec::new(),
+                prev: None,
+                next: None,
+                total_rows: 0,
+                capped: false,
+                staff,
+                organization,
+                notice: Some(format!(
+                    "No organization's name starts with “{name}”. Check the spelling, or clear the field."
+                )),
+            });
+        }
+        Some(ids)
+    } else {
+        None
     };
     let now = Utc::now();
-    if breaching_only {
-        use sea_orm::sea_query::ExprTrait;
-        q = q.filter(next_due.clone().lt(now + Duration::hours(4)));
-    }
-    let total_rows = q.clone().count(db).await?;
-    let pages = total_rows.div_ceil(TICKET_PAGE_SIZE).max(1);
-    let page: u64 = f.page.trim().parse().unwrap_or(0).min(pages - 1);
-    let slice = {
-        use sea_orm::sea_query::ExprTrait;
-        q.order_by(next_due.clone().is_null(), sea_orm::Order::Asc)
-            .order_by(next_due, sea_orm::Order::Asc)
-            .order_by_desc(ticket::Column::UpdatedAt)
-            .order_by_desc(ticket::Column::Id)
-            .offset(page * TICKET_PAGE_SIZE)
-            .limit(TICKET_PAGE_SIZE)
-            .all(db)
-            .await?
+    let q = super::queue::filtered(scope, staff, actor.user_id, &f, named, now)?;
+    let cursor = match (f.after.trim(), f.before.trim()) {
+        ("", "") => Cursor::First,
+        (a, "") => Key::decode(a).map(Cursor::After).unwrap_or(Cursor::First),
+        (_, b) => Key::decode(b).map(Cursor::Before).unwrap_or(Cursor::First),
     };
-    let mut due: std::collections::HashMap<i32, (Option<DateTime<Utc>>, bool)> =
-        std::collections::HashMap::new();
+    let total_rows = count_capped(db, &q).await?;
+    let found = page(db, &q, cursor).await?;
+    let ids: Vec<i32> = found.rows.iter().map(|t| t.id).collect();
+    // Whether a running clock is past due or was breached, for the page's rows.
+    let mut breached = std::collections::HashSet::new();
     for s in ticket_sla::Entity::find()
-        .filter(ticket_sla::Column::TicketId.is_in(slice.iter().map(|t| t.id)))
+        .filter(ticket_sla::Column::TicketId.is_in(ids.clone()))
+        .filter(ticket_sla::Column::FulfilledAt.is_null())
         .all(db)
         .await?
     {
-        let e = due.entry(s.ticket_id).or_insert((None, false));
-        if let Some(d) = s.due_at {
-            e.0 = Some(e.0.map_or(d, |x: DateTime<Utc>| x.min(d)));
+        if s.breached_at.is_some() || s.due_at.is_some_and(|d| d < now) {
+            breached.insert(s.ticket_id);
         }
-        e.1 |= s.breached_at.is_some() && s.fulfilled_at.is_none();
     }
-    let slice: Vec<(ticket::Model, Option<DateTime<Utc>>, bool)> = slice
-        .into_iter()
-        .map(|t| {
-            let (d, b) = due.get(&t.id).copied().unwrap_or((None, false));
-            (t, d, b)
-        })
-        .collect();
     let orgs: std::collections::HashMap<i32, String> = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(found.rows.iter().map(|t| t.organization_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|o| (o.id, o.name))
         .collect();
     let contacts: std::collections::HashMap<i32, String> = contact::Entity::find()
-        .filter(contact::Column::Id.is_in(slice.iter().map(|(t, _, _)| t.requester_contact_id)))
+        .filter(contact::Column::Id.is_in(found.rows.iter().map(|t| t.requester_contact_id)))
         .all(db)
         .await?
         .into_iter()
@@ -257,44 +210,61 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
         .collect();
     let users = names_of_users(
         db,
-        slice
+        found
+            .rows
             .iter()
-            .filter_map(|(t, _, _)| t.assignee_user_id)
+            .filter_map(|t| t.assignee_user_id)
             .collect(),
     )
     .await?;
-    let rows = slice
+    let rows = found
+        .rows
         .into_iter()
-        .map(|(t, d, b)| TicketRow {
+        .map(|t| TicketRow {
             id: t.id,
-            subject: t.subject,
             organization: orgs.get(&t.organization_id).cloned().unwrap_or_default(),
             requester: contacts
                 .get(&t.requester_contact_id)
                 .cloned()
                 .unwrap_or_default(),
             severity: t.severity,
-            status: t.status,
             assignee: t.assignee_user_id.and_then(|u| users.get(&u).cloned()),
             updated_at: stamp(t.updated_at),
-            next_due: d.map(stamp),
-            breached: b || d.is_some_and(|d| d < now),
+            next_due: t.next_due_at.map(stamp),
+            breached: breached.contains(&t.id),
+            subject: t.subject,
+            status: t.status,
         })
         .collect();
     Ok(TicketList {
         rows,
-        page,
-        pages,
-        total_rows,
+        prev: found.prev.map(Key::encode),
+        next: found.next.map(Key::encode),
+        total_rows: total_rows.min(COUNT_CAP),
+        capped: total_rows > COUNT_CAP,
         staff,
-        organizations: if staff {
-            let mut v: Vec<(i32, String)> = orgs.into_iter().collect();
-            v.sort_by(|a, b| a.1.cmp(&b.1));
-            v
-        } else {
-            Vec::new()
-        },
+        organization,
+        notice: None,
     })
+}
+
+/// Organizations whose name starts with `prefix`, in any case (at most 200).
+async fn organizations_named<C: ConnectionTrait>(
+    db: &C,
+    prefix: &str,
+) -> Result<Vec<i32>, AppError> {
+    Ok(organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Id)
+        .filter(crate::core::db::starts_with_any_case(
+            organization::Column::Name,
+            prefix,
+        ))
+        .order_by_asc(organization::Column::Id)
+        .limit(200)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {

@@ -195,6 +195,10 @@ pub async fn merge_ticket(id: i32, into: String, share: bool) -> Result<(), AppE
             ticket_sla::Column::DueAt,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
+        .col_expr(
+            ticket_sla::Column::WarnAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(ticket_sla::Column::FulfilledAt, Expr::value(Some(now)))
         .filter(ticket_sla::Column::TicketId.eq(t.id))
         .filter(ticket_sla::Column::FulfilledAt.is_null())
@@ -232,6 +236,7 @@ pub async fn merge_ticket(id: i32, into: String, share: bool) -> Result<(), AppE
         false,
     )
     .await?;
+    sync_queue(&txn, t.id).await?;
     txn.commit().await?;
     crate::core::live::publish(&state, crate::core::live::Change::Ticket(t.id)).await;
     crate::core::live::publish(&state, crate::core::live::Change::Ticket(target.id)).await;

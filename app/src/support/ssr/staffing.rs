@@ -86,13 +86,14 @@ pub async fn change_severity(id: i32, severity: String, reason: String) -> Resul
             };
             let runs = runs_of(&s);
             let cal = calendar(&txn, &t2, target.around_the_clock).await?;
-            let due = sla::due(&cal, &runs, Duration::minutes(i64::from(minutes)), now);
+            let (due, warn) = due_and_warning(&cal, &runs, minutes, now);
             // The new target decides afresh whether it is breached or near.
             let breached = s.breached_at.filter(|_| due.is_some_and(|d| d <= now));
             let mut a = s.into_active_model();
             a.minutes = Set(minutes);
             a.around_the_clock = Set(target.around_the_clock);
             a.due_at = Set(due);
+            a.warn_at = Set(warn);
             a.breached_at = Set(breached);
             a.warned_at = Set(None);
             a.update(&txn).await?;
@@ -116,6 +117,7 @@ pub async fn change_severity(id: i32, severity: String, reason: String) -> Resul
         true,
     )
     .await?;
+    sync_queue(&txn, t.id).await?;
     txn.commit().await?;
     crate::core::live::publish(&state, crate::core::live::Change::Ticket(t.id)).await;
     redirect_back_with("done=severity");

@@ -1,0 +1,303 @@
+//! A large synthetic dataset for measuring (`server seed-scale`, used by
+//! `make bench`): organizations with contacts, years of tickets with their
+//! clocks and conversations, most long closed and a realistic backlog open.
+//! Written in batches straight to the tables, with the queue keys the
+//! application keeps, so the measured queries see what production would.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{contact, level, organization, ticket, ticket_comment, ticket_sla, user, StaffRole};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+/// How much to write.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    pub organizations: u32,
+    pub tickets: u32,
+    pub comments_per_ticket: u32,
+}
+
+/// Rows per INSERT: within both databases' bound-parameter limits.
+const CHUNK: usize = 400;
+
+/// A small deterministic generator (xorshift64*): the same dataset every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const WORDS: &[&str] = &[
+    "server",
+    "replication",
+    "timeout",
+    "upgrade",
+    "license",
+    "backup",
+    "cluster",
+    "login",
+    "certificate",
+    "memory",
+    "index",
+    "query",
+    "slow",
+    "error",
+    "crash",
+    "disk",
+    "network",
+    "proxy",
+    "cache",
+    "restore",
+    "migration",
+    "package",
+    "kernel",
+    "latency",
+    "failover",
+];
+
+fn words(rng: &mut Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| WORDS[rng.below(WORDS.len() as u64) as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn next_id<C: ConnectionTrait>(db: &C, table: &str) -> anyhow::Result<i32> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}"),
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no max id for {table}"))?;
+    Ok(row.try_get::<i32>("", "m")? + 1)
+}
+
+/// PostgreSQL's sequences move past ids written here; SQLite needs nothing.
+async fn bump_sequence<C: ConnectionTrait>(db: &C, table: &str) -> anyhow::Result<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_chunks<A>(db: &DatabaseConnection, rows: Vec<A>) -> anyhow::Result<()>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds `scale` to a database that holds the demo data (its levels and staff).
+pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let now = Utc::now();
+    let levels: Vec<i32> = level::Entity::find()
+        .select_only()
+        .column(level::Column::Id)
+        .order_by_asc(level::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    anyhow::ensure!(
+        !levels.is_empty(),
+        "seed-scale needs the demo data: start once with --demo"
+    );
+    let agents: Vec<(i32, String)> = user::Entity::find()
+        .filter(user::Column::StaffRole.is_in([StaffRole::Agent, StaffRole::Admin]))
+        .select_only()
+        .columns([user::Column::Id, user::Column::Name])
+        .into_tuple()
+        .all(db)
+        .await?;
+
+    // Organizations, five contacts each (the first the Main Contact).
+    let first_org = next_id(db, "organizations").await?;
+    let first_contact = next_id(db, "contacts").await?;
+    let mut orgs = Vec::new();
+    let mut contacts = Vec::new();
+    for i in 0..scale.organizations as i32 {
+        let id = first_org + i;
+        orgs.push(organization::ActiveModel {
+            id: Set(id),
+            name: Set(format!("Scale Org {i:05}")),
+            legal_name: Set(format!("Scale Org {i:05} Ltd")),
+            address: Set(format!("{} Bench Street", i + 1)),
+            vat_id: Set(None),
+            shared_tickets: Set(i % 3 == 0),
+            created_at: Set(now - Duration::days(1100)),
+        });
+        for c in 0..5 {
+            contacts.push(contact::ActiveModel {
+                id: Set(first_contact + i * 5 + c),
+                organization_id: Set(id),
+                user_id: Set(None),
+                name: Set(format!("Contact {c} of {i:05}")),
+                email: Set(format!("c{c}.o{i}@scale.example")),
+                phone: Set(None),
+                is_main: Set(c == 0),
+                is_technical: Set(c > 0),
+                is_administrative: Set(c == 0),
+                is_distribution_list: Set(false),
+                active: Set(true),
+                created_at: Set(now - Duration::days(1100)),
+            });
+        }
+    }
+    insert_chunks(db, orgs).await?;
+    insert_chunks(db, contacts).await?;
+    bump_sequence(db, "organizations").await?;
+    bump_sequence(db, "contacts").await?;
+
+    // Tickets over three years, oldest first; the last 3% are the open backlog.
+    let first_ticket = next_id(db, "tickets").await?;
+    let span = Duration::days(1095).num_seconds() as u64;
+    let open_from = scale.tickets - scale.tickets * 3 / 100;
+    let batch = 5_000u32;
+    let mut written = 0u32;
+    while written < scale.tickets {
+        let txn = db.begin().await?;
+        let (mut tickets, mut slas, mut comments) = (Vec::new(), Vec::new(), Vec::new());
+        for n in written..(written + batch).min(scale.tickets) {
+            let id = first_ticket + n as i32;
+            let org = rng.below(u64::from(scale.organizations)) as i32;
+            let requester = first_contact + org * 5 + 1 + rng.below(4) as i32;
+            let created: DateTime<Utc> = now
+                - Duration::seconds((span - span * u64::from(n) / u64::from(scale.tickets)) as i64)
+                - Duration::seconds(rng.below(3600) as i64);
+            let severity = 1 + rng.below(4) as i16;
+            let open = n >= open_from;
+            let waiting = open && rng.below(5) == 0;
+            let status = match (open, waiting, rng.below(3)) {
+                (true, true, _) => "waiting",
+                (true, false, 0) => "new",
+                (true, false, _) => "open",
+                (false, _, 0) => "solved",
+                _ => "closed",
+            };
+            let updated = (created + Duration::minutes(30 + rng.below(5000) as i64)).min(now);
+            let assignee = (status != "new" && !agents.is_empty())
+                .then(|| agents[rng.below(agents.len() as u64) as usize].0);
+            // Running clocks: first response (new) or resolution, due within days (some overdue).
+            let due = (open && !waiting)
+                .then(|| now + Duration::minutes(rng.below(7 * 24 * 60) as i64 - 6 * 60));
+            let minutes = [120, 240, 480, 1440][(severity - 1) as usize];
+            for target in ["first_response", "resolution"] {
+                let running = due.is_some() && (target == "resolution" || status == "new");
+                slas.push(ticket_sla::ActiveModel {
+                    ticket_id: Set(id),
+                    target: Set(target.into()),
+                    minutes: Set(if target == "resolution" {
+                        minutes * 12
+                    } else {
+                        minutes
+                    }),
+                    around_the_clock: Set(true),
+                    runs: Set(serde_json::json!([[
+                        created,
+                        if running { None } else { Some(updated) }
+                    ]])
+                    .to_string()),
+                    due_at: Set(if running { due } else { None }),
+                    fulfilled_at: Set((!open || (target == "first_response" && status != "new"))
+                        .then_some(updated)),
+                    breached_at: Set(None),
+                    warned_at: Set(None),
+                    warn_at: Set(if running {
+                        due.map(|d| d - Duration::minutes(i64::from(minutes) / 4))
+                    } else {
+                        None
+                    }),
+                    ..Default::default()
+                });
+            }
+            tickets.push(ticket::ActiveModel {
+                id: Set(id),
+                organization_id: Set(first_org + org),
+                requester_contact_id: Set(requester),
+                subject: Set(format!("{} {}", words(&mut rng, 4), n)),
+                description: Set(words(&mut rng, 40)),
+                severity: Set(severity),
+                product: Set("Portico Server".into()),
+                version: Set("2.4".into()),
+                product_version_id: Set(None),
+                status: Set(status.into()),
+                assignee_user_id: Set(assignee),
+                token: Set(format!("S{id:015}")),
+                level_id: Set(Some(levels[org as usize % levels.len()])),
+                created_at: Set(created),
+                updated_at: Set(updated),
+                solved_at: Set((!open).then_some(updated)),
+                closed_at: Set((status == "closed").then_some(updated)),
+                next_due_at: Set(due),
+                is_open: Set(open),
+            });
+            for c in 0..scale.comments_per_ticket {
+                let by_staff = c % 2 == 1;
+                let staff = by_staff.then(|| agents.first().cloned()).flatten();
+                comments.push(ticket_comment::ActiveModel {
+                    ticket_id: Set(id),
+                    author_user_id: Set(staff.as_ref().map(|s| s.0)),
+                    author_name: Set(staff
+                        .map(|s| s.1)
+                        .unwrap_or_else(|| format!("Contact of {org:05}"))),
+                    by_staff: Set(by_staff),
+                    internal: Set(by_staff && c % 4 == 3),
+                    body: Set(words(&mut rng, 30)),
+                    created_at: Set(created + Duration::minutes(i64::from(c) * 20)),
+                    ..Default::default()
+                });
+            }
+        }
+        written = (written + batch).min(scale.tickets);
+        for chunk in tickets.chunks(CHUNK) {
+            ticket::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in slas.chunks(CHUNK) {
+            ticket_sla::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in comments.chunks(CHUNK) {
+            ticket_comment::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+    }
+    bump_sequence(db, "tickets").await?;
+    // Fresh statistics, as a database that grew to this size would have.
+    db.execute_unprepared("ANALYZE").await?;
+    Ok(format!(
+        "seeded {} organizations, {} contacts, {} tickets ({} open), {} comments in {:.0?}",
+        scale.organizations,
+        scale.organizations * 5,
+        scale.tickets,
+        scale.tickets - open_from,
+        u64::from(scale.tickets) * u64::from(scale.comments_per_ticket),
+        started.elapsed()
+    ))
+}
