@@ -81,7 +81,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Existing tickets: the same values the application now keeps. Clocks'
+        for (name, table, cols) in INDEXES {
+            let mut index = Index::create();
+            index.name(*name).table(Alias::new(*table)).if_not_exists();
+            for c in *cols {
+                index.col(Alias::new(*c));
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        // Existing tickets (with ticket_slas indexed by ticket now): the same values the application now keeps. Clocks'
         // warning times are filled in by the scheduler's next run.
         manager
             .get_connection()
@@ -91,14 +99,6 @@ impl MigrationTrait for Migration {
                  is_open = (status NOT IN ('solved', 'closed'))",
             )
             .await?;
-        for (name, table, cols) in INDEXES {
-            let mut index = Index::create();
-            index.name(*name).table(Alias::new(*table)).if_not_exists();
-            for c in *cols {
-                index.col(Alias::new(*c));
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
         Ok(())
     }
 

@@ -205,6 +205,11 @@ pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Strin
             let minutes = [120, 240, 480, 1440][(severity - 1) as usize];
             for target in ["first_response", "resolution"] {
                 let running = due.is_some() && (target == "resolution" || status == "new");
+                let minutes = if target == "resolution" {
+                    minutes * 12
+                } else {
+                    minutes
+                };
                 slas.push(ticket_sla::ActiveModel {
                     ticket_id: Set(id),
                     target: Set(target.into()),

@@ -18,18 +18,23 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 }
 
 /// `column` starts with `prefix`, in any case: `LOWER(column) LIKE 'prefix%'`
-/// with `%`, `_` and `\` in the prefix matched as themselves. (SQLite lowers
-/// ASCII letters only: other letters match in the case they are typed.)
+/// with `%`, `_` and `\` in the prefix matched as themselves. SQLite's `LOWER`
+/// lowers ASCII letters only and PostgreSQL's every letter, so the prefix is
+/// tried lowered both ways ("Ärz" finds "Ärzte" on either; "ärz" on PostgreSQL).
 pub fn starts_with_any_case<C: sea_orm::ColumnTrait>(
     column: C,
     prefix: &str,
 ) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-    let escaped = prefix
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    Expr::expr(Func::lower(Expr::col(column)))
-        .like(LikeExpr::new(format!("{escaped}%")).escape('\\'))
+    let pattern = |p: String| {
+        let escaped = p
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        LikeExpr::new(format!("{escaped}%")).escape('\\')
+    };
+    let lowered = || Expr::expr(Func::lower(Expr::col(column)));
+    lowered()
+        .like(pattern(prefix.to_lowercase()))
+        .or(lowered().like(pattern(prefix.to_ascii_lowercase())))
 }

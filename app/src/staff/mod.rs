@@ -58,7 +58,7 @@ pub async fn load_staff_dashboard(
         let organization_count = organization::Entity::find().count(db).await?;
         // A page by name, read in the name index's order (never all of them).
         let mut q = organization::Entity::find();
-        let prefix = org.trim().to_lowercase();
+        let prefix = org.trim();
         if !prefix.is_empty() {
             q = q.filter(crate::core::db::starts_with_any_case(
                 organization::Column::Name,
@@ -218,7 +218,7 @@ fn Overview(overview: StaffDashboard, org: String, paged: bool) -> impl IntoView
                 <button type="submit">"Find"</button>
             </form>
             {if overview.organizations.is_empty() {
-                if searching {
+                if searching && !paged {
                     view! { <p class="empty" role="status">{format!("No organization's name starts with “{org}”.")}</p> }.into_any()
                 } else {
                     view! { <p class="empty">"No customer organizations yet. They appear here once an order is processed."</p> }.into_any()
@@ -238,12 +238,12 @@ fn Overview(overview: StaffDashboard, org: String, paged: bool) -> impl IntoView
                             }).collect_view()}
                         </tbody>
                     </table>
-                    <nav class="pager" aria-label="Pages of organizations">
-                        {first.map(|href| view! { <a href=href>"First page"</a> })}
-                        {next.map(|href| view! { <a href=href rel="next">"Next"</a> })}
-                    </nav>
                 }.into_any()
             }}
+            <nav class="pager" aria-label="Pages of organizations">
+                {first.map(|href| view! { <a href=href>"First page"</a> })}
+                {next.map(|href| view! { <a href=href rel="next">"Next"</a> })}
+            </nav>
         </section>
     }
 }

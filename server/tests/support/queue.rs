@@ -228,6 +228,15 @@ async fn walk(srv: &TestServer) {
         .unwrap()
         .iter()
         .all(|r| r["organization"] == "Acme Corp"));
+    let gone = list(vec![("filter[organization_id]", "999999".into())]).await;
+    assert!(ids(&gone).is_empty());
+    assert!(
+        gone["notice"]
+            .as_str()
+            .unwrap()
+            .contains("No organization has that number"),
+        "{gone}"
+    );
     let none = list(vec![("filter[organization]", "Zzz%".into())]).await;
     assert!(ids(&none).is_empty());
     assert!(none["notice"].as_str().unwrap().contains("Zzz%"), "{none}");
@@ -401,12 +410,13 @@ async fn every_queue_page_is_read_in_index_order(srv: &TestServer) {
 async fn the_console_lists_organizations_a_page_at_a_time(srv: &TestServer) {
     use entity::organization;
     let now = chrono::Utc::now();
-    // 30 organizations, two of them with the same name.
-    for i in 0..30 {
-        let name = if i == 29 {
-            "Paging 28".to_string()
-        } else {
-            format!("Paging {i:02}")
+    // 30 organizations, two of them with the same name; and one whose name
+    // starts with a letter SQLite does not lower.
+    for i in 0..31 {
+        let name = match i {
+            29 => "Paging 28".to_string(),
+            30 => "Ärzte Paging".to_string(),
+            _ => format!("Paging {i:02}"),
         };
         organization::ActiveModel {
             name: Set(name),
@@ -463,4 +473,5 @@ async fn the_console_lists_organizations_a_page_at_a_time(srv: &TestServer) {
     assert!(second["next"].is_null());
     assert!(first["organization_count"].as_u64().unwrap() >= 30);
     assert!(names(&page("Nobody", String::new()).await).is_empty());
+    assert_eq!(names(&page("Ärz", String::new()).await), ["Ärzte Paging"]);
 }

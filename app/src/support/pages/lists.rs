@@ -82,13 +82,13 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                     </div>
                                     {staff.then(|| match list.organization.clone() {
                                         Some(name) => view! {
-                                            <div class="field">
-                                                <span class="label">"Organization"</span>
+                                            <fieldset class="field">
+                                                <legend>"Organization"</legend>
                                                 <input type="hidden" name="organization_id" value=f.organization_id.clone()/>
                                                 <p><strong>{name}</strong>" "
                                                     <a href=format!("{base}?queue={}&status={}&severity={}", crate::components::query_value(&f.queue), crate::components::query_value(&f.status), crate::components::query_value(&f.severity))>"All organizations"</a>
                                                 </p>
-                                            </div>
+                                            </fieldset>
                                         }.into_any(),
                                         None => view! {
                                             <div class="field">

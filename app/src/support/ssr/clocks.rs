@@ -75,10 +75,10 @@ pub(super) fn due_and_warning(
     now: DateTime<Utc>,
 ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
     let m = i64::from(minutes);
-    (
-        sla::due(cal, runs, Duration::minutes(m), now),
-        sla::due(cal, runs, Duration::seconds(m * 45), now),
-    )
+    let due = sla::due(cal, runs, Duration::minutes(m), now);
+    // A paused clock is due at no time, and warns at none either.
+    let warn = due.and(sla::due(cal, runs, Duration::seconds(m * 45), now));
+    (due, warn)
 }
 
 pub(super) async fn target_for<C: ConnectionTrait>(
@@ -277,4 +277,34 @@ pub(super) async fn fulfil(
         event(txn, t.id, "sla.fulfil", who, Some(label.to_string()), false).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_clock_warns_at_three_quarters_and_a_paused_one_never() {
+        let start = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let running = [Run { start, end: None }];
+        let (due, warn) = due_and_warning(&Calendar::AroundTheClock, &running, 120, start);
+        assert_eq!(due, Some(start + Duration::minutes(120)));
+        assert_eq!(warn, Some(start + Duration::minutes(90)));
+        // Paused after 100 of its 120 minutes: past 75%, yet nothing is due.
+        let paused = [Run {
+            start,
+            end: Some(start + Duration::minutes(100)),
+        }];
+        assert_eq!(
+            due_and_warning(
+                &Calendar::AroundTheClock,
+                &paused,
+                120,
+                start + Duration::hours(3)
+            ),
+            (None, None)
+        );
+    }
 }

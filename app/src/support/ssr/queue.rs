@@ -51,7 +51,7 @@ pub fn filtered(
     staff: bool,
     user_id: i32,
     f: &TicketFilter,
-    organizations: Option<Vec<i32>>,
+    organizations: Option<sea_orm::sea_query::SelectStatement>,
     now: DateTime<Utc>,
 ) -> Result<Select<ticket::Entity>, AppError> {
     use ticket::Column as T;
@@ -101,7 +101,7 @@ pub fn filtered(
         q = q.filter(T::OrganizationId.eq(id));
     }
     if let Some(ids) = organizations {
-        q = q.filter(T::OrganizationId.is_in(ids));
+        q = q.filter(T::OrganizationId.in_subquery(ids));
     }
     Ok(q)
 }

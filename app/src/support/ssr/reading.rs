@@ -149,12 +149,23 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
                 .one(db)
                 .await?
                 .map(|o| o.name);
+            if organization.is_none() {
+                return Ok(TicketList {
+                    rows: Vec::new(),
+                    prev: None,
+                    next: None,
+                    total_rows: 0,
+                    capped: false,
+                    staff,
+                    organization: None,
+                    notice: Some("No organization has that number: it may have been removed. Choose \"All organizations\" or search by name.".into()),
+                });
+            }
         }
     }
     let name = f.organization.trim();
     let named = if staff && !name.is_empty() {
-        let ids = organizations_named(db, name).await?;
-        if ids.is_empty() {
+        let Some(ids) = organizations_named(db, name).await? else {
             return Ok(TicketList {
                 rows: Vec::new(),
                 prev: None,
@@ -167,7 +178,7 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
                     "No organization's name starts with “{name}”. Check the spelling, or clear the field."
                 )),
             });
-        }
+        };
         Some(ids)
     } else {
         None
@@ -248,23 +259,25 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
     })
 }
 
-/// Organizations whose name starts with `prefix`, in any case (at most 200).
+/// Organizations whose name starts with `prefix`, in any case, as a subquery
+/// (however many match), and whether any does.
 async fn organizations_named<C: ConnectionTrait>(
     db: &C,
     prefix: &str,
-) -> Result<Vec<i32>, AppError> {
-    Ok(organization::Entity::find()
-        .select_only()
-        .column(organization::Column::Id)
-        .filter(crate::core::db::starts_with_any_case(
-            organization::Column::Name,
-            prefix,
-        ))
-        .order_by_asc(organization::Column::Id)
-        .limit(200)
-        .into_tuple()
-        .all(db)
-        .await?)
+) -> Result<Option<sea_orm::sea_query::SelectStatement>, AppError> {
+    let matches = || crate::core::db::starts_with_any_case(organization::Column::Name, prefix);
+    let any = organization::Entity::find()
+        .filter(matches())
+        .one(db)
+        .await?
+        .is_some();
+    Ok(any.then(|| {
+        sea_orm::sea_query::Query::select()
+            .column(organization::Column::Id)
+            .from(organization::Entity)
+            .and_where(matches())
+            .to_owned()
+    }))
 }
 
 pub async fn load_ticket(id: i32) -> Result<TicketView, AppError> {

@@ -167,6 +167,7 @@ async fn fill_warning_times(state: &AppState, batch: u64) -> Result<(), AppError
         .filter(ticket_sla::Column::WarnedAt.is_null())
         .filter(ticket_sla::Column::WarnAt.is_null())
         .filter(ticket_sla::Column::DueAt.is_not_null())
+        .order_by_asc(ticket_sla::Column::Id)
         .limit(batch)
         .all(&state.db)
         .await?;
@@ -179,6 +180,8 @@ async fn fill_warning_times(state: &AppState, batch: u64) -> Result<(), AppError
         };
         let cal = calendar(&state.db, &t, s.around_the_clock).await?;
         let (_, warn) = due_and_warning(&cal, &runs_of(&s), s.minutes, Utc::now());
+        // Runs that cannot be read warn at the due time: the row is done either way.
+        let warn = warn.or(s.due_at);
         ticket_sla::Entity::update_many()
             .col_expr(ticket_sla::Column::WarnAt, Expr::value(warn))
             .filter(ticket_sla::Column::Id.eq(s.id))
@@ -194,6 +197,7 @@ async fn warnings(state: &AppState, now: DateTime<Utc>, batch: u64) -> Result<us
     let near = ticket_sla::Entity::find()
         .filter(ticket_sla::Column::WarnedAt.is_null())
         .filter(ticket_sla::Column::WarnAt.lte(now))
+        .filter(ticket_sla::Column::DueAt.is_not_null())
         .filter(ticket_sla::Column::BreachedAt.is_null())
         .filter(ticket_sla::Column::FulfilledAt.is_null())
         .order_by_asc(ticket_sla::Column::WarnAt)
@@ -215,6 +219,7 @@ async fn warnings(state: &AppState, now: DateTime<Utc>, batch: u64) -> Result<us
             .filter(ticket_sla::Column::Id.eq(s.id))
             .filter(ticket_sla::Column::WarnedAt.is_null())
             .filter(ticket_sla::Column::WarnAt.lte(now))
+            .filter(ticket_sla::Column::DueAt.is_not_null())
             .exec(&txn)
             .await?;
         if claimed.rows_affected == 1 {
