@@ -62,7 +62,7 @@ pub async fn load_staff_dashboard(
         if !prefix.is_empty() {
             q = q.filter(crate::core::db::starts_with_any_case(
                 organization::Column::Name,
-                &prefix,
+                prefix,
             ));
         }
         // After the organization `after` (by id): by name, then id, so equal
