@@ -22,6 +22,10 @@ const INDEXES: &[(&str, &str, &[&str])] = &[
         "ticket_slas",
         &["warned_at", "warn_at"],
     ),
+    // Each queue index leads with next_due_at, which each queue's query
+    // constrains (IS NULL or IS NOT NULL): with statistics, SQLite would
+    // otherwise skip-scan an index led by a column of few values (is_open,
+    // status, an assignee) and sort (seen at 20,000 tickets).
     (
         "idx_tickets_queue",
         "tickets",
@@ -30,13 +34,15 @@ const INDEXES: &[(&str, &str, &[&str])] = &[
     (
         "idx_tickets_open_queue",
         "tickets",
-        &["is_open", "next_due_at", "updated_at", "id"],
+        &["next_due_at", "is_open", "updated_at", "id"],
     ),
     (
         "idx_tickets_status_queue",
         "tickets",
-        &["status", "next_due_at", "updated_at", "id"],
+        &["next_due_at", "status", "updated_at", "id"],
     ),
+    // An organization has few of all the tickets: its column leads (the
+    // customer's scope and the staff filter fix it).
     (
         "idx_tickets_org_queue",
         "tickets",
@@ -47,9 +53,9 @@ const INDEXES: &[(&str, &str, &[&str])] = &[
         "idx_tickets_assignee_queue",
         "tickets",
         &[
+            "next_due_at",
             "assignee_user_id",
             "is_open",
-            "next_due_at",
             "updated_at",
             "id",
         ],

@@ -193,7 +193,8 @@ pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Strin
                 (true, true, _) => "waiting",
                 (true, false, 0) => "new",
                 (true, false, _) => "open",
-                (false, _, 0) => "solved",
+                // Solved tickets close after a week: only recent ones are still solved.
+                (false, _, 0) if n + scale.tickets / 200 >= open_from => "solved",
                 _ => "closed",
             };
             let updated = (created + Duration::minutes(30 + rng.below(5000) as i64)).min(now);

@@ -355,6 +355,26 @@ async fn every_queue_page_is_read_in_index_order(srv: &TestServer) {
         filter("open", "", "", "1"),
     ];
     let txn = db.begin().await.unwrap();
+    if backend == DbBackend::Sqlite {
+        // The statistics ANALYZE wrote for the bench's dataset (20,000 tickets,
+        // 3% open): with them SQLite once chose a skip-scan and a sort.
+        txn.execute_unprepared("ANALYZE").await.unwrap();
+        txn.execute_unprepared(
+            "DELETE FROM sqlite_stat1 WHERE tbl IN ('tickets', 'ticket_slas');
+             INSERT INTO sqlite_stat1 VALUES
+               ('tickets', 'idx_tickets_assignee_queue', '20000 43 42 42 1 1'),
+               ('tickets', 'idx_tickets_org_queue', '20000 10 9 1 1'),
+               ('tickets', 'idx_tickets_status_queue', '20000 43 42 1 1'),
+               ('tickets', 'idx_tickets_open_queue', '20000 43 43 1 1'),
+               ('tickets', 'idx_tickets_queue', '20000 43 1 1'),
+               ('tickets', 'idx_tickets_org_status', '20000 10 8'),
+               ('tickets', 'sqlite_autoindex_tickets_1', '20000 1'),
+               ('ticket_slas', 'idx_ticket_slas_ticket', '40000 2');
+             ANALYZE sqlite_schema;",
+        )
+        .await
+        .unwrap();
+    }
     if backend == DbBackend::Postgres {
         txn.execute_unprepared("SET LOCAL enable_sort = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
             .await
@@ -390,10 +410,20 @@ async fn every_queue_page_is_read_in_index_order(srv: &TestServer) {
                     })
                     .collect();
                 let text = plan.join("\n");
+                // PostgreSQL may sort rows of equal next_due_at after reading
+                // them in its order (an incremental sort, presorted on it): it
+                // still reads no more than the page and its ties.
+                let incremental = |l: &str| l.contains("Incremental Sort");
+                let presorted = plan
+                    .iter()
+                    .any(|l| l.contains("Presorted Key: next_due_at"));
                 let bad = plan.iter().any(|l| {
                     l.contains("TEMP B-TREE")
                         || l.trim() == "SCAN tickets"
-                        || l.contains("Sort")
+                        || (l.contains("Sort")
+                            && !(incremental(l) && presorted)
+                            && !l.contains("Sort Key")
+                            && !l.contains("Presorted Key"))
                         || l.contains("Seq Scan on tickets")
                 });
                 assert!(
