@@ -150,34 +150,22 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
                 .await?
                 .map(|o| o.name);
             if organization.is_none() {
-                return Ok(TicketList {
-                    rows: Vec::new(),
-                    prev: None,
-                    next: None,
-                    total_rows: 0,
-                    capped: false,
+                return Ok(nothing_for(
                     staff,
-                    organization: None,
-                    notice: Some("No organization has that number: it may have been removed. Choose \"All organizations\" or search by name.".into()),
-                });
+                    None,
+                    "No organization has that number: it may have been removed. Choose \"All organizations\" or search by name.".into(),
+                ));
             }
         }
     }
     let name = f.organization.trim();
     let named = if staff && !name.is_empty() {
         let Some(ids) = organizations_named(db, name).await? else {
-            return Ok(TicketList {
-                rows: Vec::new(),
-                prev: None,
-                next: None,
-                total_rows: 0,
-                capped: false,
+            return Ok(nothing_for(
                 staff,
                 organization,
-                notice: Some(format!(
-                    "No organization's name starts with “{name}”. Check the spelling, or clear the field."
-                )),
-            });
+                format!("No organization's name starts with “{name}”. Check the spelling, or clear the field."),
+            ));
         };
         Some(ids)
     } else {
@@ -257,6 +245,20 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
         organization,
         notice: None,
     })
+}
+
+/// An empty list that says why: a filter matched nothing it could use.
+fn nothing_for(staff: bool, organization: Option<String>, notice: String) -> TicketList {
+    TicketList {
+        rows: Vec::new(),
+        prev: None,
+        next: None,
+        total_rows: 0,
+        capped: false,
+        staff,
+        organization,
+        notice: Some(notice),
+    }
 }
 
 /// Organizations whose name starts with `prefix`, in any case, as a subquery
