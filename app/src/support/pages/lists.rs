@@ -54,10 +54,12 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                             view! {
                                 {staff.then(|| view! {
                                     <nav class="subnav" aria-label="Queues">
-                                        {QUEUES.iter().map(|(k, l)| {
-                                            let current = f.queue == *k || (f.queue.is_empty() && *k == "all");
-                                            view! { <a href=link(k, "") aria-current=current.then_some("page")>{*l}</a> }
-                                        }).collect_view()}
+                                        <ul>
+                                            {QUEUES.iter().map(|(k, l)| {
+                                                let current = f.queue == *k || (f.queue.is_empty() && *k == "all");
+                                                view! { <li><a href=link(k, "") aria-current=current.then_some("page")>{*l}</a></li> }
+                                            }).collect_view()}
+                                        </ul>
                                     </nav>
                                 })}
                                 <form method="get" action=base.clone() class="filters" role="search" aria-label="Filter tickets">
@@ -135,12 +137,15 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                         </table>
                                     }.into_any()
                                 }}
+                                {let empty = list.total_rows == 0 && first.is_none();
+                                (!empty).then(|| view! {
                                 <nav class="pager" aria-label="Pages">
                                     {first.map(|href| view! { <a href=href>"First page"</a> })}
                                     {prev.map(|href| view! { <a href=href rel="prev">"Previous"</a> })}
                                     <span>{count}</span>
                                     {next.map(|href| view! { <a href=href rel="next">"Next"</a> })}
                                 </nav>
+                                })}
                             }.into_any()
                         }
                     }
