@@ -41,4 +41,15 @@ test('staff narrow the queue and the organization list by how a name starts @noj
   await page.getByRole('button', { name: 'Find' }).click();
   const orgs = page.locator('section[aria-labelledby="orgs-title"] tbody th');
   await expect(orgs).toHaveText(['Globex']);
+
+  // From an organization's page to its queue, and back to every organization.
+  await page.getByLabel('Name').fill('acme');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.getByRole('link', { name: 'Acme Corp' }).click();
+  await page.getByRole('link', { name: 'Open tickets' }).click();
+  await expect(page).toHaveURL(/queue=open.*organization_id=\d+/);
+  await expect(page.getByRole('group', { name: 'Organization' })).toContainText('Acme Corp');
+  await expect(page.locator('table.table tbody tr').first()).toContainText('Acme Corp');
+  await page.getByRole('link', { name: 'All organizations' }).click();
+  await expect(page.getByLabel('Organization')).toHaveValue('');
 });

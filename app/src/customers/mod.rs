@@ -190,6 +190,8 @@ pub struct OrganizationView {
     pub can_share_tickets: bool,
     /// Staff whose role writes documents.
     pub can_bill: bool,
+    /// Staff whose role works tickets (a link to this organization's queue).
+    pub can_work_tickets: bool,
     /// Whether the viewer may declare servers for cover.
     pub can_declare_servers: bool,
     /// Staff whose role renews and cancels subscriptions.

@@ -152,6 +152,12 @@ pub(super) fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl Int
                 <button type="submit">{if org.shared_tickets { "Stop sharing tickets" } else { "Share tickets between Technical Contacts" }}</button>
             </ActionForm>
         })}
+        {org.can_work_tickets.then(|| view! {
+            <p class="actions">
+                <a href=format!("/staff/tickets?queue=open&organization_id={org_id}")>"Open tickets"</a>
+                <a href=format!("/staff/tickets?queue=all&organization_id={org_id}")>"All tickets, closed too"</a>
+            </p>
+        })}
         {org.can_bill.then(|| view! {
             <p class="actions">
                 <a href=format!("/staff/billing?organization_id={org_id}")>"Invoices, estimates and proposals"</a>

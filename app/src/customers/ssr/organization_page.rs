@@ -95,6 +95,7 @@ pub async fn load_organization(requested: Option<i32>) -> Result<OrganizationVie
         can_manage: manager.is_some(),
         can_share_tickets: authz::actor_allows(&actor, Capability::TicketSharing),
         can_bill: authz::actor_allows(&actor, Capability::Documents),
+        can_work_tickets: authz::actor_allows(&actor, Capability::TicketsWork),
         can_manage_subscription: authz::actor_allows(&actor, Capability::Subscriptions),
         releases,
         can_declare_servers: by_main
