@@ -95,8 +95,9 @@ impl MigrationTrait for Migration {
             }
             manager.create_index(index.to_owned()).await?;
         }
-        // Existing tickets (with ticket_slas indexed by ticket now): the same values the application now keeps. Clocks'
-        // warning times are filled in by the scheduler's next run.
+        // Existing tickets, now that ticket_slas is indexed by ticket: the
+        // values the application keeps. Clocks' warning times are filled in
+        // by the scheduler's next runs.
         manager
             .get_connection()
             .execute_unprepared(

@@ -94,9 +94,10 @@ async fn bump_sequence<C: ConnectionTrait>(db: &C, table: &str) -> anyhow::Resul
     Ok(())
 }
 
-async fn insert_chunks<A>(db: &DatabaseConnection, rows: Vec<A>) -> anyhow::Result<()>
+async fn insert_chunks<A, C>(db: &C, rows: Vec<A>) -> anyhow::Result<()>
 where
     A: sea_orm::ActiveModelTrait + Send,
+    C: ConnectionTrait,
 {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -277,21 +278,9 @@ pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Strin
             }
         }
         written = (written + batch).min(scale.tickets);
-        for chunk in tickets.chunks(CHUNK) {
-            ticket::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        for chunk in slas.chunks(CHUNK) {
-            ticket_sla::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        for chunk in comments.chunks(CHUNK) {
-            ticket_comment::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await?;
-        }
+        insert_chunks(&txn, tickets).await?;
+        insert_chunks(&txn, slas).await?;
+        insert_chunks(&txn, comments).await?;
         txn.commit().await?;
     }
     bump_sequence(db, "tickets").await?;

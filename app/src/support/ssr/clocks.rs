@@ -81,6 +81,23 @@ pub(super) fn due_and_warning(
     (due, warn)
 }
 
+/// Records that ticket `id`'s `label` target was breached (the customer sees it).
+pub(super) async fn breach_event<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    label: &str,
+) -> Result<(), AppError> {
+    event(
+        db,
+        id,
+        "sla.breach",
+        "Portico",
+        Some(label.to_string()),
+        false,
+    )
+    .await
+}
+
 pub(super) async fn target_for<C: ConnectionTrait>(
     db: &C,
     level_id: Option<i32>,
@@ -264,15 +281,7 @@ pub(super) async fn fulfil(
         }
         a.update(txn).await?;
         if breached {
-            event(
-                txn,
-                t.id,
-                "sla.breach",
-                "Portico",
-                Some(label.to_string()),
-                false,
-            )
-            .await?;
+            breach_event(txn, t.id, label).await?;
         }
         event(txn, t.id, "sla.fulfil", who, Some(label.to_string()), false).await?;
     }

@@ -184,7 +184,7 @@ pub async fn list_tickets(f: TicketFilter) -> Result<TicketList, AppError> {
     // Whether a running clock is past due or was breached, for the page's rows.
     let mut breached = std::collections::HashSet::new();
     for s in ticket_sla::Entity::find()
-        .filter(ticket_sla::Column::TicketId.is_in(ids.clone()))
+        .filter(ticket_sla::Column::TicketId.is_in(ids))
         .filter(ticket_sla::Column::FulfilledAt.is_null())
         .all(db)
         .await?

@@ -82,15 +82,7 @@ async fn breaches(
             continue;
         }
         let label = target_label(&s.target);
-        event(
-            &txn,
-            t.id,
-            "sla.breach",
-            "Portico",
-            Some(label.to_string()),
-            false,
-        )
-        .await?;
+        breach_event(&txn, t.id, label).await?;
         lines.push((t, label, s.minutes));
         changed.push(t.id);
     }
