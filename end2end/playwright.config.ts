@@ -53,7 +53,7 @@ export default defineConfig({
       timeout: 30_000,
     },
     {
-      command: `"${serverBin}" --demo --bind 127.0.0.1:${port} --base-url ${baseURL} --data-dir "${dataDir}" --database-url "sqlite://${dataDir}/portico.db?mode=rwc" --site-root "${siteRoot}" --smtp-host 127.0.0.1 --smtp-port ${smtpPort} --smtp-security none --mail-poll-seconds 1 serve`,
+      command: `"${serverBin}" --demo --bind 127.0.0.1:${port} --base-url ${baseURL} --data-dir "${dataDir}" --database-url "sqlite://${dataDir}/portico.db?mode=rwc" --site-root "${siteRoot}" --smtp-host 127.0.0.1 --smtp-port ${smtpPort} --smtp-security none --mail-poll-seconds 1 --dashboard-refresh-seconds 1 serve`,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
       timeout: 120_000,

@@ -195,3 +195,16 @@ mod tests {
         assert_eq!(without_error_info("/a"), "/a");
     }
 }
+
+/// Waits `ms` milliseconds in the browser (a timer, not a busy loop).
+#[cfg(feature = "hydrate")]
+pub async fn sleep_ms(ms: u64) {
+    let (done, wait) = futures::channel::oneshot::channel::<()>();
+    set_timeout(
+        move || {
+            let _ = done.send(());
+        },
+        std::time::Duration::from_millis(ms),
+    );
+    let _ = wait.await;
+}

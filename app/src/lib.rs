@@ -5,6 +5,7 @@ pub mod auth;
 pub mod billing;
 pub mod components;
 pub mod customers;
+pub mod dashboards;
 pub mod error;
 pub mod layout;
 pub mod mail;
@@ -70,7 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/tickets/:id") view=support::pages::TicketPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/canned") view=support::pages::CannedRepliesPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/inbound") view=support::pages::HeldMailPage ssr=SsrMode::Async/>
-                    <Route path=path!("/billing") view=billing::pages::BillingHome ssr=SsrMode::Async/>
+                    <Route path=path!("/billing") view=BillingPortal ssr=SsrMode::Async/>
                     <Route path=path!("/billing/documents/:id") view=billing::pages::CustomerDocumentPage ssr=SsrMode::Async/>
                     <Route path=path!("/d/:id") view=billing::pages::LinkDocumentPage ssr=SsrMode::Async/>
                     <Route path=path!("/documents/open") view=billing::pages::OpenLinkPage ssr=SsrMode::Async/>
@@ -102,6 +103,16 @@ fn HydrationMarker() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+}
+
+/// The Billing Portal's home with the Main Contact's support record.
+#[component]
+fn BillingPortal() -> impl IntoView {
+    view! {
+        <billing::pages::BillingHome>
+            <dashboards::CustomerRecordSection/>
+        </billing::pages::BillingHome>
+    }
 }
 
 /// Referenced by the browser crate so the islands are linked into the bundle.

@@ -24,7 +24,9 @@ const BANDS: &[&[&str]] = &[
     &["auth"],
     // Features.
     &["billing", "support", "customers"],
-    // On top: the Staff Console's dashboard and the page frame read every feature.
+    // Dashboards read every feature's figures.
+    &["dashboards"],
+    // On top: the Staff Console's home and the page frame read every feature.
     &["staff", "layout"],
     &["root"],
 ];

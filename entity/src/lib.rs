@@ -10,6 +10,7 @@ pub mod canned_reply;
 pub mod contact;
 pub mod contact_request;
 pub mod covered_server;
+pub mod dashboard_figure;
 pub mod document;
 pub mod document_counter;
 pub mod document_event;

@@ -33,6 +33,8 @@ pub struct Model {
     pub next_due_at: Option<DateTimeUtc>,
     /// Neither solved nor closed; kept with `status`.
     pub is_open: bool,
+    /// How many times the ticket was reopened after being solved.
+    pub reopens: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,11 @@ pub struct Model {
     pub warned_at: Option<DateTimeUtc>,
     /// When 75% of the target will have been used; `None` with `due_at`.
     pub warn_at: Option<DateTimeUtc>,
+    /// When met: the time the clock counted (business time where the level
+    /// keeps business hours; never the time spent waiting on the customer).
+    pub used_secs: Option<i64>,
+    /// When met: the calendar time from the ticket's opening.
+    pub wall_secs: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

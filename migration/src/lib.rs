@@ -15,6 +15,7 @@ mod m20261202_000010_subscription_notices;
 mod m20261202_000011_products;
 mod m20261203_000012_quota_indexes;
 mod m20261203_000013_queue_keys;
+mod m20261204_000014_dashboard_figures;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_products::Migration),
             Box::new(m20261203_000012_quota_indexes::Migration),
             Box::new(m20261203_000013_queue_keys::Migration),
+            Box::new(m20261204_000014_dashboard_figures::Migration),
         ]
     }
 }

@@ -39,7 +39,7 @@ pub enum Command {
         to: std::path::PathBuf,
     },
     /// Add a large synthetic dataset (organizations, contacts, years of
-    /// tickets with clocks and comments) to a database holding the demo data,
+    /// tickets with clocks and comments, subscriptions and documents) to a database holding the demo data,
     /// for measuring at scale (`make bench`). Never on a real installation.
     SeedScale {
         #[arg(long, default_value_t = 2_000)]
@@ -48,6 +48,8 @@ pub enum Command {
         tickets: u32,
         #[arg(long, default_value_t = 10)]
         comments_per_ticket: u32,
+        #[arg(long, default_value_t = 50_000)]
+        documents: u32,
     },
     /// Create a staff account, or reset its password and role. The password is
     /// read from the terminal, or from standard input when it is not a terminal.
@@ -275,6 +277,10 @@ pub struct Config {
     /// Days after which a solved ticket closes by itself.
     #[arg(long, env = "PORTICO_CLOSE_SOLVED_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
     pub close_solved_days: u32,
+
+    /// Seconds the dashboards' figures are kept before the scheduler computes them again.
+    #[arg(long, env = "PORTICO_DASHBOARD_REFRESH_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400), global = true)]
+    pub dashboard_refresh_seconds: u64,
 
     /// Days a subscription stays open after its term ends (the Support Portal and everything the
     /// level opens); then it closes at once, and the scheduler records it as expired.

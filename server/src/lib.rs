@@ -93,6 +93,7 @@ pub fn settings(config: &Config) -> Settings {
             reminder_days: config.reminder_days,
         },
         close_solved_days: config.close_solved_days,
+        dashboard_refresh: Duration::from_secs(config.dashboard_refresh_seconds),
         data_dir: config.data_dir.clone(),
         attachment_max_bytes: config.attachment_max_mb << 20,
         subscription_grace_days: config.subscription_grace_days,
@@ -209,6 +210,48 @@ async fn document_pdf(
     }
 }
 
+#[derive(serde::Deserialize)]
+struct CsvQuery {
+    #[serde(default)]
+    table: String,
+    #[serde(default)]
+    period: String,
+}
+
+/// A dashboard table as CSV, for the roles that see that dashboard.
+async fn figures_csv(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<CsvQuery>,
+    actor: Option<axum::Extension<Actor>>,
+) -> axum::response::Response {
+    let actor = actor.as_ref().map(|a| &a.0);
+    let refresh = state.settings.dashboard_refresh;
+    match app::dashboards::ssr::csv_export(
+        &state.db,
+        actor,
+        &q.table,
+        &q.period,
+        chrono::Utc::now(),
+        refresh,
+    )
+    .await
+    {
+        Ok((name, body)) => axum::response::Response::builder()
+            .header(http::header::CONTENT_TYPE, "text/csv; charset=utf-8")
+            .header(
+                http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            )
+            .body(axum::body::Body::from(body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            e.to_string(),
+        )
+            .into_response(),
+    }
+}
+
 /// Every server function (its path) and every page route the router serves:
 /// what the authorization matrix test holds against `app::core::authz`.
 pub fn route_inventory() -> (Vec<String>, Vec<String>) {
@@ -243,6 +286,7 @@ pub fn router(state: AppState) -> Router {
         // GET is the page with the button (a route of the app); opening is the POST.
         .route("/documents/open", axum::routing::post(open_document_link))
         .route("/documents/{id}/pdf", get(document_pdf))
+        .route("/staff/figures.csv", get(figures_csv))
         .route("/tickets/{id}/live", get(app::support::live::socket))
         .route(
             "/tickets/{id}/attachments",
@@ -374,6 +418,18 @@ pub fn start_scheduler(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(tickets = n, "SLA scheduler ran"),
                 Err(e) => tracing::warn!(error = %e, "SLA scheduler failed; will retry"),
+            }
+            let started = std::time::Instant::now();
+            let refresh = state.settings.dashboard_refresh;
+            match app::dashboards::ssr::refresh_if_stale(&state.db, chrono::Utc::now(), refresh)
+                .await
+            {
+                Ok(false) => {}
+                Ok(true) => tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "dashboard figures computed"
+                ),
+                Err(e) => tracing::warn!(error = %e, "dashboard figures failed; will retry"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}

@@ -64,6 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             organizations,
             tickets,
             comments_per_ticket,
+            documents,
         } => {
             let db = open(&config).await?;
             server::seed::load_demo_if_empty(&db).await?;
@@ -71,6 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 organizations,
                 tickets,
                 comments_per_ticket,
+                documents,
             };
             println!("{}", server::scale::seed(&db, scale).await?);
             Ok(())

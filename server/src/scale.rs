@@ -1,11 +1,16 @@
 //! A large synthetic dataset for measuring (`server seed-scale`, used by
 //! `make bench`): organizations with contacts, years of tickets with their
-//! clocks and conversations, most long closed and a realistic backlog open.
+//! clocks and conversations, most long closed and a realistic backlog open;
+//! a subscription per organization and years of invoices, estimates and
+//! proposals.
 //! Written in batches straight to the tables, with the queue keys the
 //! application keeps, so the measured queries see what production would.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{contact, level, organization, ticket, ticket_comment, ticket_sla, user, StaffRole};
+use entity::{
+    contact, document, level, organization, subscription, ticket, ticket_comment, ticket_sla, user,
+    StaffRole, SubscriptionStatus,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -17,6 +22,7 @@ pub struct Scale {
     pub organizations: u32,
     pub tickets: u32,
     pub comments_per_ticket: u32,
+    pub documents: u32,
 }
 
 /// Rows per INSERT: within both databases' bound-parameter limits.
@@ -212,14 +218,13 @@ pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Strin
                 } else {
                     minutes
                 };
+                let met = !open || (target == "first_response" && status != "new");
+                let target_time = Duration::minutes(i64::from(minutes));
+                let late = updated - created > target_time;
                 slas.push(ticket_sla::ActiveModel {
                     ticket_id: Set(id),
                     target: Set(target.into()),
-                    minutes: Set(if target == "resolution" {
-                        minutes * 12
-                    } else {
-                        minutes
-                    }),
+                    minutes: Set(minutes),
                     around_the_clock: Set(true),
                     runs: Set(serde_json::json!([[
                         created,
@@ -227,9 +232,11 @@ pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Strin
                     ]])
                     .to_string()),
                     due_at: Set(if running { due } else { None }),
-                    fulfilled_at: Set((!open || (target == "first_response" && status != "new"))
-                        .then_some(updated)),
-                    breached_at: Set(None),
+                    fulfilled_at: Set(met.then_some(updated)),
+                    // Met late: breached when it fell due.
+                    breached_at: Set((met && late).then(|| created + target_time)),
+                    used_secs: Set(met.then(|| (updated - created).num_seconds())),
+                    wall_secs: Set(met.then(|| (updated - created).num_seconds())),
                     warned_at: Set(None),
                     warn_at: Set(if running {
                         due.map(|d| d - Duration::minutes(i64::from(minutes) / 4))
@@ -259,6 +266,7 @@ pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Strin
                 closed_at: Set((status == "closed").then_some(updated)),
                 next_due_at: Set(due),
                 is_open: Set(open),
+                reopens: Set(i32::from(rng.below(20) == 0)),
             });
             for c in 0..scale.comments_per_ticket {
                 let by_staff = c % 2 == 1;
@@ -284,6 +292,7 @@ pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Strin
         txn.commit().await?;
     }
     bump_sequence(db, "tickets").await?;
+    seed_billing(db, &mut rng, scale, first_org, &levels, now).await?;
     // Fresh statistics (and on PostgreSQL a vacuumed table, so the measured
     // minutes are not autovacuum's), as a database that grew to this size has.
     let settle = match db.get_database_backend() {
@@ -292,12 +301,107 @@ pub async fn seed(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Strin
     };
     db.execute_unprepared(settle).await?;
     Ok(format!(
-        "seeded {} organizations, {} contacts, {} tickets ({} open), {} comments in {:.0?}",
+        "seeded {} organizations, {} contacts, {} tickets ({} open), {} comments, {} documents in {:.0?}",
         scale.organizations,
         scale.organizations * 5,
         scale.tickets,
         scale.tickets - open_from,
         u64::from(scale.tickets) * u64::from(scale.comments_per_ticket),
+        scale.documents,
         started.elapsed()
     ))
+}
+
+/// One active subscription per organization (terms ending over the next
+/// year), and `scale.documents` documents over three years: mostly invoices,
+/// the older ones paid, recent ones sent or overdue; estimates and proposals
+/// accepted, declined or awaiting an answer.
+async fn seed_billing(
+    db: &DatabaseConnection,
+    rng: &mut Rng,
+    scale: Scale,
+    first_org: i32,
+    levels: &[i32],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let today = now.date_naive();
+    let subs = (0..scale.organizations as i32)
+        .map(|i| {
+            let end = today + Duration::days(1 + rng.below(365) as i64);
+            subscription::ActiveModel {
+                organization_id: Set(first_org + i),
+                level_id: Set(levels[i as usize % levels.len()]),
+                term_start: Set(end - Duration::days(365)),
+                term_end: Set(end),
+                status: Set(SubscriptionStatus::Active),
+                purchase_order: Set(None),
+                payment_method: Set("bank_transfer".into()),
+                created_at: Set(now - Duration::days(400)),
+                ..Default::default()
+            }
+        })
+        .collect();
+    insert_chunks(db, subs).await?;
+    let mut docs = Vec::new();
+    for n in 0..scale.documents {
+        let org = first_org + (n % scale.organizations.max(1)) as i32;
+        let age = (scale.documents - n) as i64 * 1095 / i64::from(scale.documents.max(1));
+        let issued = today - Duration::days(age);
+        let (kind, prefix) = match rng.below(25) {
+            0..=19 => ("invoice", "INV"),
+            20..=22 => ("estimate", "EST"),
+            _ => ("proposal", "PRO"),
+        };
+        let total = 10_000 + rng.below(990_000) as i64;
+        let status = match (kind, age, rng.below(10)) {
+            ("invoice", 0..=120, 0..=3) => "sent",
+            ("invoice", 0..=120, 4) => "viewed",
+            ("invoice", 0..=120, 5) => "partially_paid",
+            ("invoice", 121.., 0) => "sent",
+            ("invoice", _, _) => "paid",
+            (_, 0..=60, 0..=5) => "sent",
+            (_, _, 0..=5) => "accepted",
+            _ => "declined",
+        };
+        let paid = match status {
+            "paid" => total,
+            "partially_paid" => total / 2,
+            _ => 0,
+        };
+        let seq = 1_000_000 + n as i32;
+        let year = chrono::Datelike::year(&issued);
+        let sent = issued.and_hms_opt(10, 0, 0).map(|t| t.and_utc());
+        docs.push(document::ActiveModel {
+            organization_id: Set(org),
+            kind: Set(kind.into()),
+            status: Set(status.into()),
+            number: Set(Some(format!("{prefix}-{year}-{seq}"))),
+            number_year: Set(Some(year)),
+            number_seq: Set(Some(seq)),
+            currency: Set("EUR".into()),
+            purchase_order: Set(None),
+            payment_terms_days: Set(30),
+            issue_date: Set(Some(issued)),
+            due_date: Set((kind == "invoice").then(|| issued + Duration::days(30))),
+            valid_until: Set((kind != "invoice").then(|| issued + Duration::days(30))),
+            discount_percent: Set("0".into()),
+            notes: Set(String::new()),
+            narrative: Set(String::new()),
+            terms: Set(String::new()),
+            subtotal_minor: Set(total),
+            discount_minor: Set(0),
+            tax_minor: Set(0),
+            total_minor: Set(total),
+            paid_minor: Set(paid),
+            created_at: Set(sent.unwrap_or(now)),
+            updated_at: Set(sent.unwrap_or(now)),
+            sent_at: Set(sent),
+            ..Default::default()
+        });
+        if docs.len() == 5_000 {
+            insert_chunks(db, std::mem::take(&mut docs)).await?;
+        }
+    }
+    insert_chunks(db, docs).await?;
+    Ok(())
 }

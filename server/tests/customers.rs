@@ -784,6 +784,27 @@ async fn authorization_matrix(srv: &TestServer) {
             [401, 200, 403, 403, 403, 403, 403, 403, 403],
         ),
         (
+            "load_support_dashboard",
+            vec![("period", "7d".into())],
+            [401, 200, 200, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            "load_live_figures",
+            vec![],
+            [401, 200, 200, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            "load_business_dashboard",
+            vec![],
+            [401, 200, 403, 200, 403, 403, 403, 403, 403],
+        ),
+        (
+            // An Administrative Contact is answered with no record.
+            "load_customer_record",
+            vec![],
+            [401, 403, 403, 403, 200, 403, 200, 200, 403],
+        ),
+        (
             "activate_account",
             vec![
                 ("token", "forged".into()),

@@ -4,6 +4,8 @@
 //! SQLite and PostgreSQL.
 
 mod common;
+#[path = "support/dashboards.rs"]
+mod dashboards;
 #[path = "support/mail.rs"]
 mod mail;
 #[path = "support/queue.rs"]

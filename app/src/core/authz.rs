@@ -55,6 +55,10 @@ pub enum Capability {
     Outbox,
     /// See this server process's figures (live pages, memory).
     ServerFigures,
+    /// The support dashboard: SLA attainment, response times, backlog, load.
+    SupportFigures,
+    /// The business dashboard: renewals, recurring revenue, invoice ageing.
+    BusinessFigures,
 }
 
 use Capability::*;
@@ -83,6 +87,8 @@ pub const STAFF_TABLE: &[(Capability, &[StaffRole])] = &[
     (SignInEmail, &[Admin]),
     (Outbox, &[Admin]),
     (ServerFigures, &[Admin]),
+    (SupportFigures, &[Admin, Agent]),
+    (BusinessFigures, &[Admin, Billing]),
 ];
 
 /// Whether staff role `role` has capability `cap`.
@@ -251,6 +257,11 @@ pub const ENDPOINTS: &[(&str, Gate)] = &[
     // staff console
     ("load_staff_dashboard", Gate::staff(StaffConsole)),
     ("load_outbox", Gate::staff(Outbox)),
+    ("load_support_dashboard", Gate::staff(SupportFigures)),
+    ("load_live_figures", Gate::staff(SupportFigures)),
+    ("load_business_dashboard", Gate::staff(BusinessFigures)),
+    // The Main Contact's support record (anyone else in the portal gets none).
+    ("load_customer_record", Gate::customers(BILLING)),
     // billing (documents are also opened by whoever holds an e-mailed link)
     ("load_billing_home", Gate::customers(BILLING)),
     ("list_documents", Gate::either(Documents, BILLING)),
@@ -318,6 +329,8 @@ pub const PAGES: &[(&str, Gate)] = &[
 pub const HANDLERS: &[(&str, Gate)] = &[
     ("/healthz", Gate::ANYONE),
     ("/documents/open", Gate::ANYONE),
+    // Each table asks its dashboard's capability (support or business).
+    ("/staff/figures.csv", Gate::staff(StaffConsole)),
     // The document's own rule decides (staff, its organization, or its link).
     ("/documents/{id}/pdf", Gate::ANYONE),
     ("/tickets/{id}/live", Gate::either(TicketsWork, SUPPORT)),
@@ -413,6 +426,7 @@ mod tests {
             ServerDeclarations,
             TicketSharing,
             CustomersRead,
+            SupportFigures,
         ] {
             assert!(allows(Agent, cap), "support agents: {cap:?}");
         }
@@ -422,11 +436,19 @@ mod tests {
             Documents,
             BillingContacts,
             CustomersRead,
+            BusinessFigures,
         ] {
             assert!(allows(Billing, cap), "billing clerks: {cap:?}");
         }
-        // A billing clerk never opens ticket conversations or internal notes.
-        for cap in [TicketsWork, CannedReplies, HeldMail, TicketSharing] {
+        // A billing clerk never opens ticket conversations or internal notes
+        // (nor the support figures, which name assignees and workloads).
+        for cap in [
+            TicketsWork,
+            CannedReplies,
+            HeldMail,
+            TicketSharing,
+            SupportFigures,
+        ] {
             assert!(!allows(Billing, cap), "billing clerks must not: {cap:?}");
         }
         for cap in [
@@ -435,6 +457,7 @@ mod tests {
             Documents,
             BillingContacts,
             CatalogManage,
+            BusinessFigures,
         ] {
             assert!(!allows(Agent, cap), "support agents must not: {cap:?}");
         }

@@ -29,6 +29,9 @@ pub struct Settings {
     pub billing: BillingSettings,
     /// Days after which a solved ticket closes by itself.
     pub close_solved_days: u32,
+    /// How old the dashboards' kept figures grow before the scheduler
+    /// computes them again (a view computes them itself past twice that).
+    pub dashboard_refresh: Duration,
     /// Where uploaded files live (`attachments/` below it).
     pub data_dir: std::path::PathBuf,
     /// The largest attachment accepted, in bytes.
@@ -140,6 +143,7 @@ impl Settings {
             activation_ttl: Duration::from_secs(7 * 86400),
             billing: BillingSettings::default(),
             close_solved_days: 7,
+            dashboard_refresh: Duration::from_secs(300),
             data_dir: std::env::temp_dir(),
             attachment_max_bytes: 25 << 20,
             subscription_grace_days: 7,

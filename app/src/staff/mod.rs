@@ -27,6 +27,9 @@ pub struct StaffDashboard {
     pub staff_members: u64,
     /// This server process's figures, for admins.
     pub server: Option<ServerFigures>,
+    /// Which dashboards this person's role opens.
+    pub support_figures: bool,
+    pub business_figures: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +131,8 @@ pub async fn load_staff_dashboard(
                 heap_bytes: crate::core::state::heap_in_use(),
             });
         Ok(StaffDashboard {
+            support_figures: authz::actor_allows(&actor, Capability::SupportFigures),
+            business_figures: authz::actor_allows(&actor, Capability::BusinessFigures),
             sections,
             organizations,
             next,
@@ -162,6 +167,7 @@ pub fn StaffHome() -> impl IntoView {
             q.get("after").unwrap_or_default(),
         )
     };
+    let period = move || query.read().get("period").unwrap_or_default();
     let data = Resource::new(params, |(org, after)| load_staff_dashboard(org, after));
     view! {
         <Title text="Staff Console"/>
@@ -170,7 +176,7 @@ pub fn StaffHome() -> impl IntoView {
             {move || Suspend::new(async move {
                 let (org, after) = params();
                 match data.await {
-                    Ok(o) => view! { <Overview overview=o org=org paged=!after.is_empty()/> }.into_any(),
+                    Ok(o) => view! { <Overview overview=o org=org paged=!after.is_empty() period=period()/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
@@ -179,7 +185,8 @@ pub fn StaffHome() -> impl IntoView {
 }
 
 #[component]
-fn Overview(overview: StaffDashboard, org: String, paged: bool) -> impl IntoView {
+fn Overview(overview: StaffDashboard, org: String, paged: bool, period: String) -> impl IntoView {
+    use crate::dashboards::{BusinessSection, SupportSection};
     let count = overview.organization_count;
     let next = overview.next.clone().map(|id| {
         format!(
@@ -207,6 +214,8 @@ fn Overview(overview: StaffDashboard, org: String, paged: bool) -> impl IntoView
                 })}
             })}
         </ul>
+        {overview.support_figures.then(|| view! { <SupportSection period=period/> })}
+        {overview.business_figures.then(|| view! { <BusinessSection/> })}
         <section aria-labelledby="orgs-title">
             <h2 id="orgs-title">"Organizations"</h2>
             <form method="get" action="/staff" class="filters" role="search" aria-label="Find an organization">

@@ -120,8 +120,10 @@ pub(super) fn DocumentTable(#[prop(into)] base: String, item: &'static str) -> i
     }
 }
 
+/// The Billing Portal's home; `children` come after the organization's
+/// own sections (the support record, from the dashboards).
 #[component]
-pub fn BillingHome() -> impl IntoView {
+pub fn BillingHome(#[prop(optional)] children: Option<Children>) -> impl IntoView {
     let data = Resource::new(|| (), |_| load_billing_home());
     view! {
         <Title text="Billing Portal"/>
@@ -163,6 +165,7 @@ pub fn BillingHome() -> impl IntoView {
                 }
             })}
         </Suspense>
+        {children.map(|c| c())}
         <section aria-labelledby="docs-title">
             <h2 id="docs-title">"Invoices, estimates and proposals"</h2>
             <DocumentTable base="/billing" item="/billing/documents"/>

@@ -310,7 +310,7 @@ pub(super) fn follow(
                 // It had been up a while: this is a fresh drop.
                 wait = 1_000.0;
             }
-            sleep((wait * (0.5 + js_sys::Math::random())) as u64).await;
+            crate::components::sleep_ms((wait * (0.5 + js_sys::Math::random())) as u64).await;
             wait = (wait * 2.0).min(30_000.0);
         }
     });
@@ -356,16 +356,4 @@ pub(super) async fn refused(id: i32) -> bool {
         // Offline, or the server is down: keep trying.
         Err(_) => false,
     }
-}
-
-#[cfg(feature = "hydrate")]
-pub(super) async fn sleep(ms: u64) {
-    let (done, wait) = futures::channel::oneshot::channel::<()>();
-    set_timeout(
-        move || {
-            let _ = done.send(());
-        },
-        std::time::Duration::from_millis(ms),
-    );
-    let _ = wait.await;
 }

@@ -29,6 +29,7 @@ pub async fn sweep_with(
     let mut changed = Vec::new();
     let breached = breaches(state, now, batch, &mut changed).await?;
     fill_warning_times(state, batch).await?;
+    fill_durations(state, batch).await?;
     let warned = warnings(state, now, batch).await?;
     let closed = close_solved(state, now - close_after, batch, &mut changed).await?;
     changed.sort_unstable();
@@ -179,6 +180,42 @@ async fn fill_warning_times(state: &AppState, batch: u64) -> Result<(), AppError
             .filter(ticket_sla::Column::Id.eq(s.id))
             .filter(ticket_sla::Column::WarnAt.is_null())
             .filter(ticket_sla::Column::DueAt.eq(s.due_at))
+            .exec(&state.db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Clocks met before their durations were kept get them (the time counted
+/// up to the moment they were met, and the calendar time from opening).
+async fn fill_durations(state: &AppState, batch: u64) -> Result<(), AppError> {
+    let missing = ticket_sla::Entity::find()
+        .filter(ticket_sla::Column::UsedSecs.is_null())
+        .filter(ticket_sla::Column::FulfilledAt.is_not_null())
+        .limit(batch)
+        .all(&state.db)
+        .await?;
+    for s in missing {
+        let Some(at) = s.fulfilled_at else { continue };
+        // A clock whose ticket is gone gets zeros: the row is done either way.
+        let (used, wall) = match ticket::Entity::find_by_id(s.ticket_id)
+            .one(&state.db)
+            .await?
+        {
+            Some(t) => {
+                let cal = calendar(&state.db, &t, s.around_the_clock).await?;
+                (
+                    sla::elapsed(&cal, &runs_of(&s), at).num_seconds(),
+                    (at - t.created_at).num_seconds(),
+                )
+            }
+            None => (0, 0),
+        };
+        ticket_sla::Entity::update_many()
+            .col_expr(ticket_sla::Column::UsedSecs, Expr::value(Some(used)))
+            .col_expr(ticket_sla::Column::WallSecs, Expr::value(Some(wall)))
+            .filter(ticket_sla::Column::Id.eq(s.id))
+            .filter(ticket_sla::Column::FulfilledAt.eq(at))
             .exec(&state.db)
             .await?;
     }

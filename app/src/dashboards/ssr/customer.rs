@@ -1,0 +1,149 @@
+//! An organization's own support record, for its Main Contact: counts and
+//! durations only; ticket subjects stay behind the ticket rule (the link to
+//! the tickets is offered only to who may open them all).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    document, level, organization, subscription, ticket, ticket_sla, Severity, SubscriptionStatus,
+};
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::business::amount;
+use crate::core::actor::Actor;
+use crate::dashboards::{CustomerRecord, InvoiceDue, Period, Spread};
+use crate::error::AppError;
+
+/// A clock's target, when met, when breached, and the time it counted.
+type ClockRow = (
+    String,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+);
+
+/// The record of the actor's organization when the actor is its Main
+/// Contact; `None` for anyone else.
+pub async fn customer_record<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<CustomerRecord>, AppError> {
+    let Some(c) = actor.customer().filter(|c| c.main) else {
+        return Ok(None);
+    };
+    let org_id = c.organization_id;
+    let Some(org) = organization::Entity::find_by_id(org_id).one(db).await? else {
+        return Ok(None);
+    };
+    let today = now.date_naive();
+    let open: Vec<(i16, i64)> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Severity)
+        .column_as(ticket::Column::Id.count(), "n")
+        .filter(ticket::Column::OrganizationId.eq(org_id))
+        .filter(ticket::Column::IsOpen.eq(true))
+        .group_by(ticket::Column::Severity)
+        .order_by_asc(ticket::Column::Severity)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let (quarter_from, _) = Period::ThisQuarter.range(today);
+    let start = quarter_from
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let clocks: Vec<ClockRow> = ticket_sla::Entity::find()
+        .select_only()
+        .column(ticket_sla::Column::Target)
+        .column(ticket_sla::Column::FulfilledAt)
+        .column(ticket_sla::Column::BreachedAt)
+        .column(ticket_sla::Column::UsedSecs)
+        .join(
+            JoinType::InnerJoin,
+            ticket_sla::Entity::belongs_to(ticket::Entity)
+                .from(ticket_sla::Column::TicketId)
+                .to(ticket::Column::Id)
+                .into(),
+        )
+        .filter(ticket::Column::OrganizationId.eq(org_id))
+        .filter(
+            Condition::any()
+                .add(ticket_sla::Column::FulfilledAt.gte(start))
+                .add(ticket_sla::Column::BreachedAt.gte(start)),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let (mut met, mut breached) = (0, 0);
+    let mut used: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (target, fulfilled, breach, secs) in &clocks {
+        let fulfilled_here = fulfilled.is_some_and(|f| f >= start);
+        if breach.is_some_and(|b| b >= start) {
+            breached += 1;
+        } else if fulfilled_here && breach.is_none() {
+            met += 1;
+        }
+        if fulfilled_here {
+            let t = if target == "first_response" {
+                "first"
+            } else if target == "resolution" {
+                "resolution"
+            } else {
+                continue;
+            };
+            used.entry(t).or_default().extend(*secs);
+        }
+    }
+    let sub = subscription::Entity::find()
+        .filter(subscription::Column::OrganizationId.eq(org_id))
+        .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
+        .order_by_desc(subscription::Column::TermEnd)
+        .one(db)
+        .await?;
+    let renewal = match sub {
+        Some(s) => level::Entity::find_by_id(s.level_id)
+            .one(db)
+            .await?
+            .map(|l| (l.name, s.term_end)),
+        None => None,
+    };
+    let invoices = document::Entity::find()
+        .filter(document::Column::OrganizationId.eq(org_id))
+        .filter(document::Column::Kind.eq("invoice"))
+        .filter(document::Column::Status.is_in(["sent", "viewed", "partially_paid"]))
+        .order_by_asc(document::Column::DueDate)
+        .all(db)
+        .await?;
+    let invoices_due = invoices
+        .into_iter()
+        .filter(|d| d.total_minor > d.paid_minor)
+        .map(|d| InvoiceDue {
+            number: d.number.clone().unwrap_or_else(|| "Invoice".into()),
+            due_date: d.due_date,
+            outstanding: amount(d.total_minor - d.paid_minor, &d.currency),
+            overdue: d.due_date.is_some_and(|due| due < today),
+            link: format!("/billing/documents/{}", d.id),
+        })
+        .collect();
+    let sees_all = actor.can_use_support() && (c.sole_contact || org.shared_tickets);
+    Ok(Some(CustomerRecord {
+        organization: org.name,
+        open_by_severity: open
+            .into_iter()
+            .map(|(s, n)| (Severity::text_of(s), n.max(0) as u64))
+            .collect(),
+        met,
+        breached,
+        first_response: Spread::of(used.remove("first").unwrap_or_default()),
+        resolution: Spread::of(used.remove("resolution").unwrap_or_default()),
+        quarter_from,
+        renewal,
+        invoices_due,
+        tickets_link: sees_all.then(|| "/support".to_string()),
+    }))
+}
