@@ -81,7 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/billing/:id/edit") view=billing::pages::DocumentEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("/billing/organization") view=customers::pages::MyOrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/orders/new") view=customers::pages::OrderPage ssr=SsrMode::Async/>
-                    <Route path=path!("/staff/organizations/:id") view=customers::pages::StaffOrganizationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/organizations/:id") view=StaffOrganization ssr=SsrMode::Async/>
                     <Route path=path!("/staff/queue") view=customers::pages::StaffQueuePage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/catalog") view=customers::pages::CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/mail") view=mail::OutboxPageView ssr=SsrMode::Async/>
@@ -112,6 +112,15 @@ fn BillingPortal() -> impl IntoView {
         <billing::pages::BillingHome>
             <dashboards::CustomerRecordSection/>
         </billing::pages::BillingHome>
+    }
+}
+
+/// A staff organization page with the organization's support record.
+#[component]
+fn StaffOrganization() -> impl IntoView {
+    view! {
+        <customers::pages::StaffOrganizationPage/>
+        <dashboards::OrganizationRecordSection/>
     }
 }
 

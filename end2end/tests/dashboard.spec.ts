@@ -21,7 +21,11 @@ test('staff read the support and business dashboards, charts and tables, by peri
   await page.goto('/staff');
   const support = page.getByRole('region', { name: 'Support', exact: true });
   await expect(support.getByRole('link', { name: 'Last 30 days' })).toHaveAttribute('aria-current', 'page');
-  await expect(support.getByRole('img', { name: /Tickets opened and solved per day/ })).toBeVisible();
+  // Its bars lead to the tickets they count.
+  const flow = support.getByRole('group', { name: /Tickets opened and solved per day/ });
+  await expect(flow).toBeVisible();
+  const bar = flow.getByRole('link', { name: /^\d\d-\d\d: \d+ opened$/ }).last();
+  await expect(bar).toHaveAttribute('href', /\/staff\/tickets\?queue=all&opened=\d{4}-\d\d-\d\d$/);
   await expect(support.getByRole('img', { name: /Open tickets at the end of each day/ })).toBeVisible();
   await expect(support.getByRole('table', { name: 'Response and resolution times' })).toBeVisible();
   await expect(support.getByRole('link', { name: 'Download response times (CSV)' })).toHaveAttribute(
@@ -30,7 +34,7 @@ test('staff read the support and business dashboards, charts and tables, by peri
   );
   await support.getByRole('link', { name: 'Last 90 days' }).click();
   await expect(page).toHaveURL(/period=90d/);
-  await expect(page.getByRole('img', { name: /Tickets opened and solved per week/ })).toBeVisible();
+  await expect(page.getByRole('group', { name: /Tickets opened and solved per week/ })).toBeVisible();
   const business = page.getByRole('region', { name: 'Business', exact: true });
   await expect(business.getByRole('table', { name: 'Renewals due' })).toContainText('Within 30 days');
   await expect(business.getByRole('table', { name: 'Awaiting the customer\'s answer' })).toBeVisible();
@@ -45,6 +49,19 @@ test('staff read the support and business dashboards, charts and tables, by peri
   await expect(agentPage.getByRole('region', { name: 'Support', exact: true })).toBeVisible();
   await expect(agentPage.getByRole('region', { name: 'Business', exact: true })).toHaveCount(0);
   await agent.close();
+
+  // A day's bar opens that day's tickets, the filter shown and removable.
+  await page.goto('/staff?period=7d');
+  await page
+    .getByRole('group', { name: /Tickets opened and solved per day/ })
+    .getByRole('link', { name: /^\d\d-\d\d: \d+ opened$/ })
+    .last()
+    .click();
+  await expect(page).toHaveURL(/\/staff\/tickets\?queue=all&opened=/);
+  await expect(page.getByRole('group', { name: 'Opened' })).toContainText('(UTC)');
+  await expect(page.getByRole('link', { name: /Charted on the dashboard/ }).first()).toBeVisible();
+  await page.getByRole('link', { name: 'Any time' }).click();
+  await expect(page.getByRole('group', { name: 'Opened' })).toHaveCount(0);
 });
 
 test('the open-ticket count on the staff dashboard follows a ticket opened elsewhere', async ({ page, browser }) => {

@@ -799,6 +799,16 @@ async fn authorization_matrix(srv: &TestServer) {
             [401, 200, 403, 200, 403, 403, 403, 403, 403],
         ),
         (
+            "load_organization_record",
+            vec![("organization_id", acme.clone())],
+            [401, 200, 200, 200, 403, 403, 403, 403, 403],
+        ),
+        (
+            "load_organization_record",
+            vec![("organization_id", "999999".into())],
+            [401, 404, 404, 404, 403, 403, 403, 403, 403],
+        ),
+        (
             // An Administrative Contact is answered with no record.
             "load_customer_record",
             vec![],

@@ -262,6 +262,7 @@ pub const ENDPOINTS: &[(&str, Gate)] = &[
     ("load_business_dashboard", Gate::staff(BusinessFigures)),
     // The Main Contact's support record (anyone else in the portal gets none).
     ("load_customer_record", Gate::customers(BILLING)),
+    ("load_organization_record", Gate::staff(CustomersRead)),
     // billing (documents are also opened by whoever holds an e-mailed link)
     ("load_billing_home", Gate::customers(BILLING)),
     ("list_documents", Gate::either(Documents, BILLING)),

@@ -11,6 +11,8 @@ pub struct Series {
     /// The CSS class that colours it (`.chart .s0`, `.s1`, …).
     pub class: &'static str,
     pub values: Vec<u64>,
+    /// Where each bar leads (the tickets it counts), or nothing.
+    pub links: Vec<Option<String>>,
 }
 
 const WIDTH: f64 = 720.0;
@@ -36,7 +38,8 @@ pub fn axis_max(max: u64) -> u64 {
 }
 
 /// Grouped bars. `labels` name each group (shown every few groups so they
-/// never overlap); each bar's `<title>` says its value on hover.
+/// never overlap); each bar's `<title>` says its value on hover, and a bar
+/// with a link leads to what it counts.
 #[component]
 pub fn BarChart(
     /// What the chart shows, said in words (its accessible name).
@@ -45,6 +48,7 @@ pub fn BarChart(
     series: Vec<Series>,
 ) -> impl IntoView {
     let groups = labels.len().max(1);
+    let linked = series.iter().any(|s| s.links.iter().any(Option::is_some));
     let max = axis_max(
         series
             .iter()
@@ -68,12 +72,17 @@ pub fn BarChart(
                     let v = s.values.get(g).copied().unwrap_or(0);
                     let x = LEFT + g as f64 * group_w + group_w * 0.1 + i as f64 * bar_w;
                     let top = y(v);
-                    view! {
+                    let what = format!("{}: {} {}", labels[g], v, s.name);
+                    let rect = view! {
                         <rect class=s.class x=format!("{x:.1}") y=format!("{top:.1}")
                             width=format!("{:.1}", bar_w.max(1.0))
                             height=format!("{:.1}", (TOP + plot_h - top).max(0.0))>
-                            <title>{format!("{}: {} {}", labels[g], v, s.name)}</title>
+                            <title>{what.clone()}</title>
                         </rect>
+                    };
+                    match s.links.get(g).cloned().flatten() {
+                        Some(href) => view! { <a href=href aria-label=what>{rect}</a> }.into_any(),
+                        None => rect.into_any(),
                     }
                 })
                 .collect_view();
@@ -107,10 +116,11 @@ pub fn BarChart(
         .collect_view();
     view! {
         <figure class="chart">
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=summary preserveAspectRatio="xMidYMid meet">
-                {grid}
+            // A picture, unless its bars are links (then a group of them).
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role=if linked { "group" } else { "img" } aria-label=summary preserveAspectRatio="xMidYMid meet">
+                <g aria-hidden="true">{grid}</g>
                 {bars}
-                {axis}
+                <g aria-hidden="true">{axis}</g>
             </svg>
             <ul class="legend" aria-hidden="true">{legend}</ul>
         </figure>

@@ -20,7 +20,9 @@ mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use pages::{BusinessSection, CustomerRecordSection, SupportSection};
+pub use pages::{
+    BusinessSection, CustomerRecordSection, OrganizationRecordSection, SupportSection,
+};
 
 /// A fixed period a dashboard reports on (fixed so its figures can be kept
 /// ready rather than computed on every view).
@@ -340,6 +342,8 @@ pub struct CustomerRecord {
     pub quarter_from: NaiveDate,
     /// The current subscription's level and term end.
     pub renewal: Option<(String, NaiveDate)>,
+    /// Whether the viewer may see invoices (then `invoices_due` lists them).
+    pub invoices_shown: bool,
     pub invoices_due: Vec<InvoiceDue>,
     /// Where the viewer reads the tickets, when they may open them all.
     pub tickets_link: Option<String>,
@@ -397,6 +401,15 @@ pub async fn load_customer_record() -> Result<Option<CustomerRecord>, AppError> 
     let actor = require_actor()?;
     let state = app_state()?;
     ssr::customer_record(&state.db, &actor, Utc::now()).await
+}
+
+/// Organization `organization_id`'s support record, for staff.
+#[server(prefix = "/api", endpoint = "load_organization_record")]
+pub async fn load_organization_record(organization_id: i32) -> Result<CustomerRecord, AppError> {
+    use crate::core::web::{app_state, require_actor};
+    let actor = require_actor()?;
+    let state = app_state()?;
+    ssr::staff_record(&state.db, &actor, organization_id, Utc::now()).await
 }
 
 #[cfg(test)]

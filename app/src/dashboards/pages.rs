@@ -192,21 +192,38 @@ fn Flow(figures: SupportFigures) -> impl IntoView {
         .iter()
         .map(|b| b.from.format("%m-%d").to_string())
         .collect();
+    let opened_link = |b: &super::Bucket| {
+        let last = b.to - chrono::Duration::days(1);
+        let days = if last == b.from {
+            b.from.to_string()
+        } else {
+            format!("{}..{last}", b.from)
+        };
+        format!("/staff/tickets?queue=all&opened={days}")
+    };
     let opened = Series {
         name: "opened",
         class: "s0",
         values: figures.buckets.iter().map(|b| b.opened).collect(),
+        links: figures
+            .buckets
+            .iter()
+            .map(|b| (b.opened > 0).then(|| opened_link(b)))
+            .collect(),
     };
     let solved = Series {
         name: "solved",
         class: "s1",
         values: figures.buckets.iter().map(|b| b.solved).collect(),
+        links: Vec::new(),
     };
     let backlog = Series {
         name: "open at the end",
         class: "s2",
         values: figures.buckets.iter().map(|b| b.backlog).collect(),
+        links: Vec::new(),
     };
+    let links: Vec<String> = figures.buckets.iter().map(opened_link).collect();
     let per = if daily { "day" } else { "week" };
     let reopen = if figures.solved == 0 {
         "No tickets were solved in this period.".to_string()
@@ -246,8 +263,16 @@ fn Flow(figures: SupportFigures) -> impl IntoView {
                     <th scope="col" class="num">"Open at the end"</th>
                 </tr></thead>
                 <tbody>
-                    {figures.buckets.into_iter().map(|b| view! {
-                        <tr><th scope="row">{b.from.to_string()}</th><td class="num">{b.opened}</td><td class="num">{b.solved}</td><td class="num">{b.backlog}</td></tr>
+                    {figures.buckets.into_iter().zip(links).map(|(b, href)| {
+                        let opened = if b.opened == 0 {
+                            view! { <span>"0"</span> }.into_any()
+                        } else {
+                            let label = format!("{} tickets opened from {}", b.opened, b.from);
+                            view! { <a href=href aria-label=label>{b.opened}</a> }.into_any()
+                        };
+                        view! {
+                            <tr><th scope="row">{b.from.to_string()}</th><td class="num">{opened}</td><td class="num">{b.solved}</td><td class="num">{b.backlog}</td></tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>
@@ -416,7 +441,10 @@ pub fn CustomerRecordSection() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Some(r)) => view! { <CustomerBody record=r/> }.into_any(),
+                    Ok(Some(r)) => {
+                        let heading = format!("{}'s support", r.organization);
+                        view! { <CustomerBody record=r heading=heading/> }.into_any()
+                    }
                     Ok(None) => ().into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
@@ -425,8 +453,32 @@ pub fn CustomerRecordSection() -> impl IntoView {
     }
 }
 
+/// An organization's support record on its staff page (the route's `:id`).
 #[component]
-fn CustomerBody(record: CustomerRecord) -> impl IntoView {
+pub fn OrganizationRecordSection() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i32>().ok());
+    let data = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => super::load_organization_record(id).await.map(Some),
+            None => Ok(None),
+        }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(r)) => view! { <CustomerBody record=r heading="Support record".to_string()/> }.into_any(),
+                    // The organization page above says what is wrong.
+                    Ok(None) | Err(_) => ().into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CustomerBody(record: CustomerRecord, heading: String) -> impl IntoView {
     let decided = record.met + record.breached;
     let attainment = if decided == 0 {
         "No SLA target was met or breached this quarter yet.".to_string()
@@ -441,7 +493,7 @@ fn CustomerBody(record: CustomerRecord) -> impl IntoView {
     let open_total: u64 = record.open_by_severity.iter().map(|(_, n)| n).sum();
     view! {
         <section aria-labelledby="support-record" class="dashboard">
-            <h2 id="support-record">{format!("{}'s support", record.organization)}</h2>
+            <h2 id="support-record">{heading}</h2>
             <ul class="stats" aria-label="Support at a glance">
                 <li><strong>{open_total}</strong>" open tickets"</li>
                 <li><strong>{spread_cell(record.first_response.median_secs)}</strong>" median first response this quarter"</li>
@@ -460,9 +512,11 @@ fn CustomerBody(record: CustomerRecord) -> impl IntoView {
                     </tbody>
                 </table>
             })}
-            {record.tickets_link.clone().map(|href| view! { <p><a href=href>"Your organization's tickets"</a></p> })}
-            <h3>"Invoices due"</h3>
-            {if record.invoices_due.is_empty() {
+            {record.tickets_link.clone().map(|href| view! { <p><a href=href>"Tickets open now"</a></p> })}
+            {record.invoices_shown.then(|| view! { <h3>"Invoices due"</h3> })}
+            {if !record.invoices_shown {
+                ().into_any()
+            } else if record.invoices_due.is_empty() {
                 view! { <p class="empty">"Nothing is due."</p> }.into_any()
             } else {
                 view! {

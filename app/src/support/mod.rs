@@ -120,6 +120,9 @@ pub struct TicketFilter {
     /// Staff: organizations whose name starts with this (any case).
     #[serde(default)]
     pub organization: String,
+    /// Opened on a day (`2026-12-01`) or within days (`2026-12-01..2026-12-07`), UTC.
+    #[serde(default)]
+    pub opened: String,
     /// A page cursor from a previous list: the page after, or before, it.
     #[serde(default)]
     pub after: String,

@@ -429,6 +429,66 @@ async fn support_figures_match_the_hand_worked_fixture(srv: &TestServer) {
         assert!(last["figures"]["by_level"].as_array().unwrap().is_empty());
     }
 
+    // A bar leads to the tickets it counts: those opened that day.
+    let listed = |opened: String| {
+        let admin = admin.clone();
+        async move {
+            let res = srv
+                .call(
+                    "list_tickets",
+                    Some(&admin),
+                    &[
+                        ("filter[queue]", "all"),
+                        ("filter[opened]", opened.as_str()),
+                    ],
+                )
+                .await;
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let ids = |v: &Value| {
+        let mut ids: Vec<i64> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let (status, day) = listed(d.to_string()).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&day), vec![i64::from(t1), i64::from(t2), i64::from(t3)]);
+    let (_, days) = listed(format!("{d0}..{d}")).await;
+    assert_eq!(ids(&days).len(), 4);
+    for wrong in ["2026-13-01", "+262142-12-31", "2026-12-07..2026-12-01"] {
+        let (status, bad) = listed(wrong.into()).await;
+        assert_eq!(status, 400, "{wrong}: {bad}");
+    }
+    let (status, bad) = listed("2026-13-01".into()).await;
+    assert_eq!(status, 400, "{bad}");
+    // The queue keeps the day in its tabs and offers to drop it.
+    let queue = srv
+        .get(
+            &format!("/staff/tickets?queue=all&opened={d}"),
+            Some(&admin),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains(&format!("queue=open&amp;status=&amp;severity=&amp;organization_id=&amp;organization=&amp;opened={d}")), "tabs keep it");
+    assert!(queue.contains("Any time"));
+    assert!(
+        bad.to_string().contains("2026-12-01..2026-12-07"),
+        "says what to write: {bad}"
+    );
+    assert!(
+        figures_page_links(srv, &admin, d).await,
+        "the day's bar links to its tickets"
+    );
+
     // The page draws the charts on the server, readable without script.
     let page = srv
         .get("/staff?period=7d", Some(&admin))
@@ -482,6 +542,9 @@ async fn support_figures_match_the_hand_worked_fixture(srv: &TestServer) {
 
     // The Main Contact's record: open tickets by severity, this quarter's
     // clocks (those of the fixture that fall in it), and no subjects.
+    let acme_id = org_id(srv, "Acme Corp").await;
+    let due_in = Some(today + Duration::days(10));
+    document(srv, acme_id, "invoice", "sent", 10_000, 0, due_in, None).await;
     let main = srv.sign_in("main@acme.example").await;
     let rec: Value = srv
         .call("load_customer_record", Some(&main), &[])
@@ -499,6 +562,58 @@ async fn support_figures_match_the_hand_worked_fixture(srv: &TestServer) {
     assert!(
         !rec.to_string().contains("Fixture 20"),
         "no ticket subjects: {rec}"
+    );
+    assert_eq!(rec["invoices_shown"], true);
+    let owed = rec["invoices_due"].as_array().unwrap();
+    assert_eq!(owed.len(), 1, "{rec}");
+    assert!(owed[0]["link"]
+        .as_str()
+        .unwrap()
+        .starts_with("/billing/documents/"));
+
+    // The same record on the organization's staff page: invoices for the
+    // roles that work documents, the tickets' link for those that work tickets.
+    let acme = org_id(srv, "Acme Corp").await.to_string();
+    for (who, invoices, tickets) in [
+        ("agent@example.com", false, true),
+        ("billing@example.com", true, false),
+        ("admin@example.com", true, true),
+    ] {
+        let cookie = srv.sign_in(who).await;
+        let staff: Value = srv
+            .call(
+                "load_organization_record",
+                Some(&cookie),
+                &[("organization_id", &acme)],
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (&staff["met"], &staff["breached"]),
+            (&rec["met"], &rec["breached"]),
+            "{who}"
+        );
+        assert_eq!(staff["open_by_severity"], rec["open_by_severity"], "{who}");
+        assert_eq!(staff["invoices_shown"], invoices, "{who}");
+        assert_eq!(staff["tickets_link"].is_string(), tickets, "{who}");
+        // Acme owes on one invoice: staff open it in the console.
+        let due = staff["invoices_due"].as_array().unwrap();
+        assert_eq!(due.len(), usize::from(invoices), "{who}: {staff}");
+        assert!(due
+            .iter()
+            .all(|i| i["link"].as_str().unwrap().starts_with("/staff/billing/")));
+    }
+    let page = srv
+        .get(&format!("/staff/organizations/{acme}"), Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Support record"),
+        "on the organization's page"
     );
 }
 
@@ -779,4 +894,19 @@ async fn a_ticket_life_records_its_durations_and_reopens(srv: &TestServer) {
         .find(|c| c.target == "resolution")
         .unwrap();
     assert_eq!((resolution.used_secs, resolution.wall_secs), (None, None));
+}
+
+/// Whether the 7-day chart's bar for day `d` (three opened) links to that day's tickets.
+async fn figures_page_links(srv: &TestServer, cookie: &str, d: NaiveDate) -> bool {
+    let page = srv
+        .get("/staff?period=7d", Some(cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let bar = format!(
+        "<a href=\"/staff/tickets?queue=all&amp;opened={d}\" aria-label=\"{}: 3 opened\">",
+        d.format("%m-%d")
+    );
+    page.contains(&bar) && page.contains("role=\"group\"")
 }

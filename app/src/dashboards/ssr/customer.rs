@@ -36,10 +36,48 @@ pub async fn customer_record<C: ConnectionTrait>(
     let Some(c) = actor.customer().filter(|c| c.main) else {
         return Ok(None);
     };
-    let org_id = c.organization_id;
-    let Some(org) = organization::Entity::find_by_id(org_id).one(db).await? else {
+    let Some(org) = organization::Entity::find_by_id(c.organization_id)
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
+    let sees_all = actor.can_use_support() && (c.sole_contact || org.shared_tickets);
+    let tickets = sees_all.then(|| "/support?queue=open".to_string());
+    record_of(db, org, now, Some("/billing/documents"), tickets)
+        .await
+        .map(Some)
+}
+
+/// Organization `id`'s record for staff: invoices for roles that work
+/// documents, a link to its open tickets for roles that work tickets.
+pub async fn staff_record<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i32,
+    now: DateTime<Utc>,
+) -> Result<CustomerRecord, AppError> {
+    use crate::core::authz::{actor_allows, require, Capability};
+    require(actor, Capability::CustomersRead)?;
+    let org = organization::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let invoices = actor_allows(actor, Capability::Documents).then_some("/staff/billing");
+    let tickets = actor_allows(actor, Capability::TicketsWork)
+        .then(|| format!("/staff/tickets?queue=open&organization_id={id}"));
+    record_of(db, org, now, invoices, tickets).await
+}
+
+/// The record itself; invoices (linked under `invoice_base`) when given.
+async fn record_of<C: ConnectionTrait>(
+    db: &C,
+    org: organization::Model,
+    now: DateTime<Utc>,
+    invoice_base: Option<&str>,
+    tickets_link: Option<String>,
+) -> Result<CustomerRecord, AppError> {
+    let org_id = org.id;
     let today = now.date_naive();
     let open: Vec<(i16, i64)> = ticket::Entity::find()
         .select_only()
@@ -112,13 +150,19 @@ pub async fn customer_record<C: ConnectionTrait>(
             .map(|l| (l.name, s.term_end)),
         None => None,
     };
-    let invoices = document::Entity::find()
-        .filter(document::Column::OrganizationId.eq(org_id))
-        .filter(document::Column::Kind.eq("invoice"))
-        .filter(document::Column::Status.is_in(["sent", "viewed", "partially_paid"]))
-        .order_by_asc(document::Column::DueDate)
-        .all(db)
-        .await?;
+    let invoices = match invoice_base {
+        Some(_) => {
+            document::Entity::find()
+                .filter(document::Column::OrganizationId.eq(org_id))
+                .filter(document::Column::Kind.eq("invoice"))
+                .filter(document::Column::Status.is_in(["sent", "viewed", "partially_paid"]))
+                .order_by_asc(document::Column::DueDate)
+                .all(db)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let base = invoice_base.unwrap_or_default();
     let invoices_due = invoices
         .into_iter()
         .filter(|d| d.total_minor > d.paid_minor)
@@ -127,11 +171,10 @@ pub async fn customer_record<C: ConnectionTrait>(
             due_date: d.due_date,
             outstanding: amount(d.total_minor - d.paid_minor, &d.currency),
             overdue: d.due_date.is_some_and(|due| due < today),
-            link: format!("/billing/documents/{}", d.id),
+            link: format!("{base}/{}", d.id),
         })
         .collect();
-    let sees_all = actor.can_use_support() && (c.sole_contact || org.shared_tickets);
-    Ok(Some(CustomerRecord {
+    Ok(CustomerRecord {
         organization: org.name,
         open_by_severity: open
             .into_iter()
@@ -143,7 +186,8 @@ pub async fn customer_record<C: ConnectionTrait>(
         resolution: Spread::of(used.remove("resolution").unwrap_or_default()),
         quarter_from,
         renewal,
+        invoices_shown: invoice_base.is_some(),
         invoices_due,
-        tickets_link: sees_all.then(|| "/support".to_string()),
-    }))
+        tickets_link,
+    })
 }

@@ -16,7 +16,7 @@ pub mod store;
 pub mod support;
 
 pub use csv::{csv_export, CsvTable};
-pub use customer::customer_record;
+pub use customer::{customer_record, staff_record};
 pub use store::{refresh, refresh_if_stale};
 pub use support::live_figures;
 

@@ -14,6 +14,7 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
             severity: q.get("severity").unwrap_or_default(),
             organization_id: q.get("organization_id").unwrap_or_default(),
             organization: q.get("organization").unwrap_or_default(),
+            opened: q.get("opened").unwrap_or_default(),
             after: q.get("after").unwrap_or_default(),
             before: q.get("before").unwrap_or_default(),
         }
@@ -34,9 +35,10 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                 let base = base.clone();
                                 move |queue: &str, cursor: &str| {
                                     format!(
-                                        "{base}?queue={queue}&status={}&severity={}&organization_id={}&organization={}{cursor}",
+                                        "{base}?queue={queue}&status={}&severity={}&organization_id={}&organization={}&opened={}{cursor}",
                                         crate::components::query_value(&f.status), crate::components::query_value(&f.severity),
-                                        crate::components::query_value(&f.organization_id), crate::components::query_value(&f.organization)
+                                        crate::components::query_value(&f.organization_id), crate::components::query_value(&f.organization),
+                                        crate::components::query_value(&f.opened)
                                     )
                                 }
                             };
@@ -88,7 +90,7 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                                 <legend>"Organization"</legend>
                                                 <input type="hidden" name="organization_id" value=f.organization_id.clone()/>
                                                 <p><strong>{name}</strong>" "
-                                                    <a href=format!("{base}?queue={}&status={}&severity={}", crate::components::query_value(&f.queue), crate::components::query_value(&f.status), crate::components::query_value(&f.severity))>"All organizations"</a>
+                                                    <a href=format!("{base}?queue={}&status={}&severity={}&opened={}", crate::components::query_value(&f.queue), crate::components::query_value(&f.status), crate::components::query_value(&f.severity), crate::components::query_value(&f.opened))>"All organizations"</a>
                                                 </p>
                                             </fieldset>
                                         }.into_any(),
@@ -100,6 +102,15 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                                 <p id="t-org-hint" class="hint">"The name, or how it starts."</p>
                                             </div>
                                         }.into_any(),
+                                    })}
+                                    {(!f.opened.is_empty()).then(|| view! {
+                                        <fieldset class="field">
+                                            <legend>"Opened"</legend>
+                                            <input type="hidden" name="opened" value=f.opened.clone()/>
+                                            <p><strong>{f.opened.replace("..", " to ")}</strong>" (UTC) "
+                                                <a href=format!("{base}?queue={}&status={}&severity={}&organization_id={}&organization={}", crate::components::query_value(&f.queue), crate::components::query_value(&f.status), crate::components::query_value(&f.severity), crate::components::query_value(&f.organization_id), crate::components::query_value(&f.organization))>"Any time"</a>
+                                            </p>
+                                        </fieldset>
                                     })}
                                     <button type="submit">"Filter"</button>
                                 </form>

@@ -103,7 +103,36 @@ pub fn filtered(
     if let Some(ids) = organizations {
         q = q.filter(T::OrganizationId.in_subquery(ids));
     }
+    if let Some((from, to)) = opened_days(&f.opened)? {
+        let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        q = q
+            .filter(T::CreatedAt.gte(midnight(from)))
+            .filter(T::CreatedAt.lt(midnight(to.succ_opt().unwrap_or(to))));
+    }
     Ok(q)
+}
+
+/// The days `2026-12-01` or `2026-12-01..2026-12-07` name (first, last).
+pub fn opened_days(s: &str) -> Result<Option<(chrono::NaiveDate, chrono::NaiveDate)>, AppError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    use chrono::Datelike;
+    // Years Portico can have tickets in (and far from the calendar's ends).
+    let day = |d: &str| {
+        chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .ok()
+            .filter(|d| (2000..=9999).contains(&d.year()))
+    };
+    let (a, b) = s.split_once("..").unwrap_or((s, s));
+    match (day(a), day(b)) {
+        (Some(a), Some(b)) if a <= b => Ok(Some((a, b))),
+        _ => Err(AppError::invalid(
+            "opened",
+            "Give the day opened as 2026-12-01, or days as 2026-12-01..2026-12-07.",
+        )),
+    }
 }
 
 /// A position in the queue: the last (or first) ticket of a page.
