@@ -192,15 +192,17 @@ fn Flow(figures: SupportFigures) -> impl IntoView {
         .iter()
         .map(|b| b.from.format("%m-%d").to_string())
         .collect();
-    let opened_link = |b: &super::Bucket| {
+    // The tickets a bar counts: opened, or solved, on its days.
+    let days_link = |filter: &str, b: &super::Bucket| {
         let last = b.to - chrono::Duration::days(1);
         let days = if last == b.from {
             b.from.to_string()
         } else {
             format!("{}..{last}", b.from)
         };
-        format!("/staff/tickets?queue=all&opened={days}")
+        format!("/staff/tickets?queue=all&{filter}={days}")
     };
+    let opened_link = |b: &super::Bucket| days_link("opened", b);
     let opened = Series {
         name: "opened",
         class: "s0",
@@ -215,7 +217,11 @@ fn Flow(figures: SupportFigures) -> impl IntoView {
         name: "solved",
         class: "s1",
         values: figures.buckets.iter().map(|b| b.solved).collect(),
-        links: Vec::new(),
+        links: figures
+            .buckets
+            .iter()
+            .map(|b| (b.solved > 0).then(|| days_link("solved", b)))
+            .collect(),
     };
     let backlog = Series {
         name: "open at the end",
@@ -223,7 +229,11 @@ fn Flow(figures: SupportFigures) -> impl IntoView {
         values: figures.buckets.iter().map(|b| b.backlog).collect(),
         links: Vec::new(),
     };
-    let links: Vec<String> = figures.buckets.iter().map(opened_link).collect();
+    let links: Vec<(String, String)> = figures
+        .buckets
+        .iter()
+        .map(|b| (opened_link(b), days_link("solved", b)))
+        .collect();
     let per = if daily { "day" } else { "week" };
     let reopen = if figures.solved == 0 {
         "No tickets were solved in this period.".to_string()
@@ -263,15 +273,21 @@ fn Flow(figures: SupportFigures) -> impl IntoView {
                     <th scope="col" class="num">"Open at the end"</th>
                 </tr></thead>
                 <tbody>
-                    {figures.buckets.into_iter().zip(links).map(|(b, href)| {
-                        let opened = if b.opened == 0 {
-                            view! { <span>"0"</span> }.into_any()
-                        } else {
-                            let label = format!("{} tickets opened from {}", b.opened, b.from);
-                            view! { <a href=href aria-label=label>{b.opened}</a> }.into_any()
+                    {figures.buckets.into_iter().zip(links).map(|(b, (opened_href, solved_href))| {
+                        // A count links to its tickets (none for nothing).
+                        let cell = |n: u64, what: &str, href: String| {
+                            if n == 0 {
+                                view! { <span>"0"</span> }.into_any()
+                            } else {
+                                let label = format!("{n} tickets {what} from {}", b.from);
+                                view! { <a href=href aria-label=label>{n}</a> }.into_any()
+                            }
                         };
                         view! {
-                            <tr><th scope="row">{b.from.to_string()}</th><td class="num">{opened}</td><td class="num">{b.solved}</td><td class="num">{b.backlog}</td></tr>
+                            <tr><th scope="row">{b.from.to_string()}</th>
+                                <td class="num">{cell(b.opened, "opened", opened_href)}</td>
+                                <td class="num">{cell(b.solved, "solved", solved_href)}</td>
+                                <td class="num">{b.backlog}</td></tr>
                         }
                     }).collect_view()}
                 </tbody>

@@ -123,6 +123,9 @@ pub struct TicketFilter {
     /// Opened on a day (`2026-12-01`) or within days (`2026-12-01..2026-12-07`), UTC.
     #[serde(default)]
     pub opened: String,
+    /// Solved on a day or within days, as `opened`.
+    #[serde(default)]
+    pub solved: String,
     /// A page cursor from a previous list: the page after, or before, it.
     #[serde(default)]
     pub after: String,

@@ -462,6 +462,31 @@ async fn support_figures_match_the_hand_worked_fixture(srv: &TestServer) {
     assert_eq!(ids(&day), vec![i64::from(t1), i64::from(t2), i64::from(t3)]);
     let (_, days) = listed(format!("{d0}..{d}")).await;
     assert_eq!(ids(&days).len(), 4);
+    // And the solved bar to those solved that day.
+    let res = srv
+        .call(
+            "list_tickets",
+            Some(&admin),
+            &[
+                ("filter[queue]", "all"),
+                ("filter[solved]", d.to_string().as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        ids(&res.json().await.unwrap()),
+        vec![i64::from(t1), i64::from(t3)]
+    );
+    let res = srv
+        .call(
+            "list_tickets",
+            Some(&admin),
+            &[("filter[queue]", "all"), ("filter[solved]", "yesterday")],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("day solved"));
     for wrong in ["2026-13-01", "+262142-12-31", "2026-12-07..2026-12-01"] {
         let (status, bad) = listed(wrong.into()).await;
         assert_eq!(status, 400, "{wrong}: {bad}");
@@ -908,5 +933,9 @@ async fn figures_page_links(srv: &TestServer, cookie: &str, d: NaiveDate) -> boo
         "<a href=\"/staff/tickets?queue=all&amp;opened={d}\" aria-label=\"{}: 3 opened\">",
         d.format("%m-%d")
     );
-    page.contains(&bar) && page.contains("role=\"group\"")
+    let solved = format!(
+        "<a href=\"/staff/tickets?queue=all&amp;solved={d}\" aria-label=\"{}: 2 solved\">",
+        d.format("%m-%d")
+    );
+    page.contains(&bar) && page.contains(&solved) && page.contains("role=\"group\"")
 }

@@ -15,6 +15,7 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
             organization_id: q.get("organization_id").unwrap_or_default(),
             organization: q.get("organization").unwrap_or_default(),
             opened: q.get("opened").unwrap_or_default(),
+            solved: q.get("solved").unwrap_or_default(),
             after: q.get("after").unwrap_or_default(),
             before: q.get("before").unwrap_or_default(),
         }
@@ -35,10 +36,10 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                 let base = base.clone();
                                 move |queue: &str, cursor: &str| {
                                     format!(
-                                        "{base}?queue={queue}&status={}&severity={}&organization_id={}&organization={}&opened={}{cursor}",
+                                        "{base}?queue={queue}&status={}&severity={}&organization_id={}&organization={}&opened={}&solved={}{cursor}",
                                         crate::components::query_value(&f.status), crate::components::query_value(&f.severity),
                                         crate::components::query_value(&f.organization_id), crate::components::query_value(&f.organization),
-                                        crate::components::query_value(&f.opened)
+                                        crate::components::query_value(&f.opened), crate::components::query_value(&f.solved)
                                     )
                                 }
                             };
@@ -90,7 +91,7 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                                 <legend>"Organization"</legend>
                                                 <input type="hidden" name="organization_id" value=f.organization_id.clone()/>
                                                 <p><strong>{name}</strong>" "
-                                                    <a href=format!("{base}?queue={}&status={}&severity={}&opened={}", crate::components::query_value(&f.queue), crate::components::query_value(&f.status), crate::components::query_value(&f.severity), crate::components::query_value(&f.opened))>"All organizations"</a>
+                                                    <a href=format!("{base}?queue={}&status={}&severity={}&opened={}&solved={}", crate::components::query_value(&f.queue), crate::components::query_value(&f.status), crate::components::query_value(&f.severity), crate::components::query_value(&f.opened), crate::components::query_value(&f.solved))>"All organizations"</a>
                                                 </p>
                                             </fieldset>
                                         }.into_any(),
@@ -103,15 +104,29 @@ pub(super) fn TicketTable(#[prop(into)] base: String, item: &'static str) -> imp
                                             </div>
                                         }.into_any(),
                                     })}
-                                    {(!f.opened.is_empty()).then(|| view! {
-                                        <fieldset class="field">
-                                            <legend>"Opened"</legend>
-                                            <input type="hidden" name="opened" value=f.opened.clone()/>
-                                            <p><strong>{f.opened.replace("..", " to ")}</strong>" (UTC) "
-                                                <a href=format!("{base}?queue={}&status={}&severity={}&organization_id={}&organization={}", crate::components::query_value(&f.queue), crate::components::query_value(&f.status), crate::components::query_value(&f.severity), crate::components::query_value(&f.organization_id), crate::components::query_value(&f.organization))>"Any time"</a>
-                                            </p>
-                                        </fieldset>
-                                    })}
+                                    {[("opened", "Opened", f.opened.clone(), f.solved.clone()), ("solved", "Solved", f.solved.clone(), f.opened.clone())]
+                                        .into_iter()
+                                        .filter(|(_, _, days, _)| !days.is_empty())
+                                        .map(|(name, legend, days, other)| {
+                                            // Without this one; the other day filter stays.
+                                            let other_name = if name == "opened" { "solved" } else { "opened" };
+                                            let any_time = format!(
+                                                "{base}?queue={}&status={}&severity={}&organization_id={}&organization={}&{other_name}={}",
+                                                crate::components::query_value(&f.queue), crate::components::query_value(&f.status),
+                                                crate::components::query_value(&f.severity), crate::components::query_value(&f.organization_id),
+                                                crate::components::query_value(&f.organization), crate::components::query_value(&other)
+                                            );
+                                            view! {
+                                                <fieldset class="field">
+                                                    <legend>{legend}</legend>
+                                                    <input type="hidden" name=name value=days.clone()/>
+                                                    <p><strong>{days.replace("..", " to ")}</strong>" (UTC) "
+                                                        <a href=any_time>"Any time"</a>
+                                                    </p>
+                                                </fieldset>
+                                            }
+                                        })
+                                        .collect_view()}
                                     <button type="submit">"Filter"</button>
                                 </form>
                                 {if list.rows.is_empty() {

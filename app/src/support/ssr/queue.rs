@@ -103,17 +103,26 @@ pub fn filtered(
     if let Some(ids) = organizations {
         q = q.filter(T::OrganizationId.in_subquery(ids));
     }
-    if let Some((from, to)) = opened_days(&f.opened)? {
-        let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    if let Some((from, to)) = days("opened", &f.opened)? {
         q = q
             .filter(T::CreatedAt.gte(midnight(from)))
             .filter(T::CreatedAt.lt(midnight(to.succ_opt().unwrap_or(to))));
     }
+    if let Some((from, to)) = days("solved", &f.solved)? {
+        q = q
+            .filter(T::SolvedAt.gte(midnight(from)))
+            .filter(T::SolvedAt.lt(midnight(to.succ_opt().unwrap_or(to))));
+    }
     Ok(q)
 }
 
-/// The days `2026-12-01` or `2026-12-01..2026-12-07` name (first, last).
-pub fn opened_days(s: &str) -> Result<Option<(chrono::NaiveDate, chrono::NaiveDate)>, AppError> {
+/// The days `2026-12-01` or `2026-12-01..2026-12-07` name (first, last),
+/// for the filter `field`.
+pub fn days(
+    field: &str,
+    s: &str,
+) -> Result<Option<(chrono::NaiveDate, chrono::NaiveDate)>, AppError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -129,8 +138,8 @@ pub fn opened_days(s: &str) -> Result<Option<(chrono::NaiveDate, chrono::NaiveDa
     match (day(a), day(b)) {
         (Some(a), Some(b)) if a <= b => Ok(Some((a, b))),
         _ => Err(AppError::invalid(
-            "opened",
-            "Give the day opened as 2026-12-01, or days as 2026-12-01..2026-12-07.",
+            field,
+            format!("Give the day {field} as 2026-12-01, or days as 2026-12-01..2026-12-07."),
         )),
     }
 }
