@@ -322,7 +322,7 @@ async fn a_backlog_of_breaches_is_worked_in_bounded_runs_with_one_digest_each(sr
 /// scans wherever an index can serve, and must manage without them.
 async fn every_queue_page_is_read_in_index_order(srv: &TestServer) {
     use app::support::ssr::queue::{filtered, part_select, Key};
-    use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement, TransactionTrait};
+    use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, TransactionTrait};
     let db = &srv.state.db;
     let backend = db.get_database_backend();
     let now = chrono::Utc::now();
@@ -390,25 +390,7 @@ async fn every_queue_page_is_read_in_index_order(srv: &TestServer) {
         ] {
             for reverse in [false, true] {
                 let stmt = part_select(&q, due, key, reverse, 26).build(backend);
-                let explain = match backend {
-                    DbBackend::Postgres => format!("EXPLAIN {}", stmt.sql),
-                    _ => format!("EXPLAIN QUERY PLAN {}", stmt.sql),
-                };
-                let rows = txn
-                    .query_all_raw(Statement::from_sql_and_values(
-                        backend,
-                        explain,
-                        stmt.values.clone().map(|v| v.0).unwrap_or_default(),
-                    ))
-                    .await
-                    .unwrap();
-                let plan: Vec<String> = rows
-                    .iter()
-                    .map(|r| match backend {
-                        DbBackend::Postgres => r.try_get::<String>("", "QUERY PLAN").unwrap(),
-                        _ => r.try_get::<String>("", "detail").unwrap(),
-                    })
-                    .collect();
+                let plan = explain(&txn, &stmt).await;
                 let text = plan.join("\n");
                 // PostgreSQL may sort rows of equal next_due_at after reading
                 // them in its order (an incremental sort, presorted on it): it
@@ -433,7 +415,48 @@ async fn every_queue_page_is_read_in_index_order(srv: &TestServer) {
             }
         }
     }
+    // The dashboard's live numbers: bounded reads of the same indexes.
+    let live = app::dashboards::ssr::support::live_selects(now);
+    for (i, q) in live.iter().enumerate() {
+        for running in [true, false] {
+            let stmt = app::support::ssr::queue::count_part(q, running, 1001).build(backend);
+            let plan = explain(&txn, &stmt).await;
+            let scans = plan
+                .iter()
+                .any(|l| l.trim() == "SCAN tickets" || l.contains("Seq Scan on tickets"));
+            assert!(
+                !scans,
+                "live number {i}, running={running}:\n{}\n{}",
+                stmt.sql,
+                plan.join("\n")
+            );
+        }
+    }
     txn.rollback().await.unwrap();
+}
+
+/// The plan `stmt` would run with, one line per step.
+async fn explain(txn: &sea_orm::DatabaseTransaction, stmt: &sea_orm::Statement) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = txn.get_database_backend();
+    let explain = match backend {
+        DbBackend::Postgres => format!("EXPLAIN {}", stmt.sql),
+        _ => format!("EXPLAIN QUERY PLAN {}", stmt.sql),
+    };
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            explain,
+            stmt.values.clone().map(|v| v.0).unwrap_or_default(),
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| match backend {
+            DbBackend::Postgres => r.try_get::<String>("", "QUERY PLAN").unwrap(),
+            _ => r.try_get::<String>("", "detail").unwrap(),
+        })
+        .collect()
 }
 
 async fn the_console_lists_organizations_a_page_at_a_time(srv: &TestServer) {

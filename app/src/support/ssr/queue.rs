@@ -340,6 +340,21 @@ pub async fn page<C: ConnectionTrait>(
     }
 }
 
+/// The ids of at most `limit` tickets `q` matches in one part of the queue
+/// (with running clocks, or without): what [`count_capped`] reads.
+pub fn count_part(q: &Select<ticket::Entity>, running: bool, limit: u64) -> Select<ticket::Entity> {
+    let part = if running {
+        ticket::Column::NextDueAt.is_not_null()
+    } else {
+        ticket::Column::NextDueAt.is_null()
+    };
+    q.clone()
+        .filter(part)
+        .select_only()
+        .column(ticket::Column::Id)
+        .limit(limit)
+}
+
 /// How many tickets `q` matches, up to [`COUNT_CAP`] + 1 (more than the cap).
 /// Counted a part at a time, each part by the index that serves its page (a
 /// count over the whole of `q` could only scan the table for the rare open tickets).
@@ -349,17 +364,7 @@ pub async fn count_capped<C: ConnectionTrait>(
 ) -> Result<u64, AppError> {
     let mut n = 0;
     for running in [true, false] {
-        let part = if running {
-            ticket::Column::NextDueAt.is_not_null()
-        } else {
-            ticket::Column::NextDueAt.is_null()
-        };
-        let ids: Vec<i32> = q
-            .clone()
-            .filter(part)
-            .select_only()
-            .column(ticket::Column::Id)
-            .limit(COUNT_CAP + 1 - n)
+        let ids: Vec<i32> = count_part(q, running, COUNT_CAP + 1 - n)
             .into_tuple()
             .all(db)
             .await?;
