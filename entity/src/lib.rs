@@ -27,6 +27,7 @@ pub mod product;
 pub mod product_version;
 pub mod program;
 pub mod session;
+pub mod sign_in_throttle;
 pub mod sla_target;
 pub mod subscription;
 pub mod subscription_notice;

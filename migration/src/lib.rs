@@ -16,6 +16,7 @@ mod m20261202_000011_products;
 mod m20261203_000012_quota_indexes;
 mod m20261203_000013_queue_keys;
 mod m20261204_000014_dashboard_figures;
+mod m20261204_000015_sign_in_throttle;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_quota_indexes::Migration),
             Box::new(m20261203_000013_queue_keys::Migration),
             Box::new(m20261204_000014_dashboard_figures::Migration),
+            Box::new(m20261204_000015_sign_in_throttle::Migration),
         ]
     }
 }

@@ -419,6 +419,9 @@ pub fn start_scheduler(
                 Ok(n) => tracing::info!(tickets = n, "SLA scheduler ran"),
                 Err(e) => tracing::warn!(error = %e, "SLA scheduler failed; will retry"),
             }
+            if let Err(e) = app::core::throttle::forget_old(&state.db, chrono::Utc::now()).await {
+                tracing::warn!(error = %e, "throttle tidy-up failed; will retry");
+            }
             let started = std::time::Instant::now();
             let refresh = state.settings.dashboard_refresh;
             match app::dashboards::ssr::refresh_if_stale(&state.db, chrono::Utc::now(), refresh)

@@ -32,6 +32,8 @@ db_tests!(
     health_check_reports_the_database,
     every_route_keeps_to_its_gate,
     pages_render_while_another_router_is_built,
+    the_throttle_counts_in_the_database,
+    server_processes_share_the_throttle,
 );
 
 async fn sign_in_sets_a_hardened_session_cookie(srv: &TestServer) {
@@ -893,4 +895,117 @@ async fn pages_render_while_another_router_is_built(srv: &TestServer) {
         assert!(res.text().await.unwrap().contains("Support Portal"));
     }
     builder.await.unwrap();
+}
+
+/// The throttle's rules, on the database both processes share: free
+/// failures, then waits that grow and cap; attempts counted before the
+/// check; a right password refunds its address; old failures forgotten.
+async fn the_throttle_counts_in_the_database(srv: &TestServer) {
+    use app::core::throttle::{
+        begin, clear, forget_old, retry_after, succeeded, ACCOUNT_POLICY, ADDRESS_POLICY,
+    };
+    let db = &srv.state.db;
+    let now = Utc::now();
+    let keys = [
+        ("account:t@x", ACCOUNT_POLICY),
+        ("address:t", ADDRESS_POLICY),
+    ];
+    // Five attempts in flight at once pass; the sixth is refused before
+    // any of them has been answered.
+    for _ in 0..5 {
+        assert_eq!(begin(db, &keys, now).await.unwrap(), Ok(()));
+    }
+    assert_eq!(
+        begin(db, &keys, now).await.unwrap(),
+        Err(Duration::from_secs(1))
+    );
+    assert_eq!(
+        retry_after(db, &["address:t", "account:t@x"], now)
+            .await
+            .unwrap(),
+        Some(Duration::from_secs(1))
+    );
+    // One of them was right: the account is free again, the address is
+    // refunded its failure.
+    succeeded(db, "account:t@x", ("address:t", ADDRESS_POLICY), now)
+        .await
+        .unwrap();
+    assert_eq!(begin(db, &keys, now).await.unwrap(), Ok(()));
+    let row = entity::sign_in_throttle::Entity::find_by_id("address:t".to_string())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.failures, 5, "five begun, one refunded, one more begun");
+    // The wait grows with the failures and stops at the account's cap
+    // (each attempt after the last one's wait).
+    let mut at = now + chrono::Duration::seconds(2);
+    for _ in 0..40 {
+        let one = begin(db, &[("account:cap", ACCOUNT_POLICY)], at)
+            .await
+            .unwrap();
+        assert_eq!(one, Ok(()));
+        at += chrono::Duration::seconds(61);
+    }
+    let last = at - chrono::Duration::seconds(61);
+    let wait = retry_after(db, &["account:cap"], last).await.unwrap();
+    assert_eq!(wait, Some(Duration::from_secs(60)));
+    // Fifteen minutes after the last failure and the end of its wait, the
+    // failures are forgotten: the first new one is free again.
+    let much_later = last + chrono::Duration::minutes(17);
+    let cap = [("account:cap", ACCOUNT_POLICY)];
+    assert_eq!(begin(db, &cap, much_later).await.unwrap(), Ok(()));
+    assert_eq!(
+        retry_after(db, &["account:cap"], much_later).await.unwrap(),
+        None
+    );
+    // Parallel attempts on a fresh account: exactly the five free ones pass.
+    let fresh = [("account:burst", ACCOUNT_POLICY)];
+    let results = futures::future::join_all((0..20).map(|_| begin(db, &fresh, much_later))).await;
+    let passed = results.iter().filter(|r| matches!(r, Ok(Ok(())))).count();
+    assert_eq!(passed, 5, "{results:?}");
+    clear(db, "account:t@x").await.unwrap();
+    assert!(
+        forget_old(db, much_later + chrono::Duration::minutes(60))
+            .await
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        entity::sign_in_throttle::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "every count forgotten"
+    );
+}
+
+/// Failures against one server process count on the other: a guesser
+/// spreading attempts over processes behind a balancer gains nothing.
+async fn server_processes_share_the_throttle(srv: &TestServer) {
+    let other = srv.second_process().await;
+    for _ in 0..5 {
+        let res = srv.sign_in_response("billing@example.com", "guess").await;
+        assert_eq!(res.status(), 401);
+    }
+    // The other process reads the same five failures, and refuses at once
+    // while the wait they earned lasts.
+    let row =
+        entity::sign_in_throttle::Entity::find_by_id("account:billing@example.com".to_string())
+            .one(&other.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(row.failures, 5);
+    let res = other.sign_in_response("billing@example.com", "guess").await;
+    if Utc::now() < row.blocked_until {
+        assert_eq!(
+            res.status(),
+            429,
+            "the second process knows the five failures"
+        );
+    }
+    other.stop().await;
 }

@@ -93,8 +93,6 @@ pub async fn change_password(
 
 #[cfg(feature = "ssr")]
 mod handlers {
-    use std::time::Instant;
-
     use chrono::Utc;
     use entity::user;
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
@@ -103,7 +101,7 @@ mod handlers {
     use super::ssr::session;
     use crate::core::audit::{self, Action, Target};
     use crate::core::password::{validate_new_password, Verified};
-    use crate::core::throttle::{account_key, address_key, ACCOUNT_POLICY, ADDRESS_POLICY};
+    use crate::core::throttle::{self, account_key, address_key, ACCOUNT_POLICY, ADDRESS_POLICY};
     use crate::core::web::{client_addr, send_cookie};
     use crate::error::AppError;
 
@@ -121,7 +119,7 @@ mod handlers {
                 "Enter the e-mail address you were invited with.",
             ));
         }
-        if email.len() > 320 || !email.contains('@') {
+        if email.len() > 320 || !email.contains('@') || email.chars().any(char::is_control) {
             return Err(AppError::invalid(
                 "email",
                 "Enter a valid e-mail address, like name@example.com.",
@@ -136,12 +134,14 @@ mod handlers {
 
         let addr = client_addr().unwrap_or_else(|| "unknown".into());
         let (acct_key, addr_key) = (account_key(&email), address_key(&addr));
-        let throttle = &state.auth.throttle;
         // The attempt counts as a failure from here until it proves right.
-        if let Err(wait) = throttle.begin(
+        if let Err(wait) = throttle::begin(
+            &state.db,
             &[(&acct_key, ACCOUNT_POLICY), (&addr_key, ADDRESS_POLICY)],
-            Instant::now(),
-        ) {
+            Utc::now(),
+        )
+        .await?
+        {
             tracing::warn!(client = %addr, "sign-in throttled");
             return Err(AppError::Throttled {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
@@ -172,7 +172,13 @@ mod handlers {
             // A deactivated person gets the same answer as a wrong password.
             return Err(AppError::BadCredentials);
         };
-        throttle.succeeded(&acct_key, (&addr_key, ADDRESS_POLICY));
+        throttle::succeeded(
+            &state.db,
+            &acct_key,
+            (&addr_key, ADDRESS_POLICY),
+            Utc::now(),
+        )
+        .await?;
 
         if needs_rehash {
             let fresh = state.auth.passwords.hash(&password).await?;
@@ -264,10 +270,8 @@ mod handlers {
         }
         let acct_key = account_key(&actor.email);
         // Counted before the check, like a sign-in (no parallel guessing).
-        if let Err(wait) = state
-            .auth
-            .throttle
-            .begin(&[(&acct_key, ACCOUNT_POLICY)], Instant::now())
+        if let Err(wait) =
+            throttle::begin(&state.db, &[(&acct_key, ACCOUNT_POLICY)], Utc::now()).await?
         {
             return Err(AppError::Throttled {
                 retry_after_secs: wait.as_secs().max(1),
@@ -283,7 +287,7 @@ mod handlers {
             .verify(&current_password, user.password_hash.as_deref())
             .await?
         {
-            Verified::Match { .. } => state.auth.throttle.clear(&acct_key),
+            Verified::Match { .. } => throttle::clear(&state.db, &acct_key).await?,
             Verified::Mismatch => {
                 return Err(AppError::invalid(
                     "current_password",

@@ -8,7 +8,7 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use super::live::Bus;
-use super::{password, throttle};
+use super::password;
 
 /// Settings the application logic needs; the server builds it from its
 /// command line and environment.
@@ -171,7 +171,6 @@ impl Settings {
 /// Process-wide authentication machinery.
 pub struct AuthRuntime {
     pub passwords: password::Passwords,
-    pub throttle: throttle::Throttle,
     /// Password reset requests being looked up and sent apart from their
     /// answer: at most this many at once (more are dropped, and logged).
     pub resets: Arc<tokio::sync::Semaphore>,
@@ -184,7 +183,6 @@ impl AuthRuntime {
             .unwrap_or(2);
         AuthRuntime {
             passwords: password::Passwords::new(cores),
-            throttle: throttle::Throttle::default(),
             resets: Arc::new(tokio::sync::Semaphore::new(16)),
         }
     }

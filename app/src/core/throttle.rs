@@ -5,9 +5,21 @@
 //! real person down but never lock them out for long; the per-address wait is
 //! capped much higher, because that is where a guessing attack comes from.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//!
+//! The counts live in the database (`sign_in_throttle`), so every server
+//! process of one installation counts the same failures.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::sign_in_throttle;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+
+use super::db::begin_write;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -24,21 +36,10 @@ pub const ADDRESS_POLICY: Policy = Policy {
     free_failures: 20,
     max_wait: Duration::from_secs(15 * 60),
 };
+/// Counts one scheduler run forgets at most.
+const FORGET_BATCH: u64 = 1000;
 /// Failures older than this are forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
-const PRUNE_ABOVE: usize = 10_000;
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    failures: u32,
-    last_failure: Instant,
-    blocked_until: Instant,
-}
-
-#[derive(Default)]
-pub struct Throttle {
-    entries: Mutex<HashMap<String, Entry>>,
-}
 
 fn wait_for(policy: Policy, failures: u32) -> Duration {
     if failures < policy.free_failures {
@@ -48,78 +49,186 @@ fn wait_for(policy: Policy, failures: u32) -> Duration {
     Duration::from_secs(1u64 << exp).min(policy.max_wait)
 }
 
-impl Throttle {
-    /// How long the caller must still wait, if any key is blocked.
-    pub fn retry_after(&self, keys: &[&str], now: Instant) -> Option<Duration> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        keys.iter()
-            .filter_map(|k| entries.get(*k))
-            .filter(|e| e.blocked_until > now)
-            .map(|e| e.blocked_until - now)
-            .max()
-    }
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
 
-    /// Starts a sign-in attempt: refused with the wait when any key is
-    /// blocked, else counted as a failure of every key at once, before the
-    /// password is checked, so parallel guesses cannot all pass the check
-    /// (the check and the count are one step under the lock). Call
-    /// [`Throttle::succeeded`] when the password turns out right.
-    pub fn begin(&self, keys: &[(&str, Policy)], now: Instant) -> Result<(), Duration> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let wait = keys
+/// Locks (and, when new, creates) each key's row for this transaction:
+/// PostgreSQL row locks; SQLite's write transaction already excludes others.
+async fn lock_rows(
+    txn: &DatabaseTransaction,
+    keys: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Vec<sign_in_throttle::Model>, DbErr> {
+    let mut keys = keys.to_vec();
+    // One order for every caller, so two never wait on each other.
+    keys.sort_unstable();
+    keys.dedup();
+    for key in &keys {
+        sign_in_throttle::Entity::insert(sign_in_throttle::ActiveModel {
+            key: Set((*key).to_owned()),
+            failures: Set(0),
+            last_failure_at: Set(now),
+            blocked_until: Set(now),
+        })
+        .on_conflict(
+            // A no-op update: it takes the row's lock.
+            OnConflict::column(sign_in_throttle::Column::Key)
+                .update_column(sign_in_throttle::Column::Key)
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    sign_in_throttle::Entity::find()
+        .filter(sign_in_throttle::Column::Key.is_in(keys))
+        .all(txn)
+        .await
+}
+
+/// One more failure of `row` under `policy` at `now`.
+fn counted(
+    row: sign_in_throttle::Model,
+    policy: Policy,
+    now: DateTime<Utc>,
+) -> sign_in_throttle::ActiveModel {
+    // Forgotten a while after the last failure and after its wait ended
+    // (waiting out a long block does not buy a fresh set of free guesses).
+    let forget = chrono(FORGET_AFTER);
+    let recent = now - row.last_failure_at < forget || now - row.blocked_until < forget;
+    // Never backwards (this request may have waited for the row).
+    let now = now.max(row.last_failure_at);
+    let failures = if recent {
+        row.failures.max(0) as u32
+    } else {
+        0
+    } + 1;
+    let mut a = row.into_active_model();
+    a.failures = Set(failures as i32);
+    a.last_failure_at = Set(now);
+    a.blocked_until = Set(now + chrono(wait_for(policy, failures)));
+    a
+}
+
+/// Starts a sign-in attempt: refused with the wait when any key is
+/// blocked, else counted as a failure of every key at once, before the
+/// password is checked, so parallel guesses cannot all pass the check (the
+/// check and the count are one transaction holding the keys' rows). Call
+/// [`succeeded`] when the password turns out right.
+pub async fn begin(
+    db: &DatabaseConnection,
+    keys: &[(&str, Policy)],
+    now: DateTime<Utc>,
+) -> Result<Result<(), Duration>, DbErr> {
+    // As the databases keep it (PostgreSQL: microseconds).
+    let now = now.trunc_subsecs(6);
+    let txn = begin_write(db).await?;
+    let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+    let rows = lock_rows(&txn, &names, now).await?;
+    let wait = rows
+        .iter()
+        .filter(|r| r.blocked_until > now)
+        .filter_map(|r| (r.blocked_until - now).to_std().ok())
+        .max();
+    if let Some(wait) = wait {
+        txn.rollback().await?;
+        return Ok(Err(wait));
+    }
+    for row in rows {
+        let policy = keys
             .iter()
-            .filter_map(|(k, _)| entries.get(*k))
-            .filter(|e| e.blocked_until > now)
-            .map(|e| e.blocked_until - now)
-            .max();
-        if let Some(wait) = wait {
-            return Err(wait);
-        }
-        for (key, policy) in keys {
-            Self::count(&mut entries, key, *policy, now);
-        }
-        Ok(())
+            .find(|(k, _)| *k == row.key)
+            .map(|(_, p)| *p)
+            .unwrap_or(ACCOUNT_POLICY);
+        counted(row, policy, now).update(&txn).await?;
     }
+    txn.commit().await?;
+    Ok(Ok(()))
+}
 
-    /// A begun attempt was right: the account starts afresh, and the
-    /// address gets back the failure [`Throttle::begin`] counted.
-    pub fn succeeded(&self, account: &str, address: (&str, Policy)) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(account);
-        if let Some(e) = entries.get_mut(address.0) {
-            e.failures = e.failures.saturating_sub(1);
-            e.blocked_until = e
-                .blocked_until
-                .min(e.last_failure + wait_for(address.1, e.failures));
-        }
+/// A begun attempt was right: the account starts afresh, and the address
+/// gets back the failure [`begin`] counted.
+pub async fn succeeded(
+    db: &DatabaseConnection,
+    account: &str,
+    address: (&str, Policy),
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    // As the databases keep it (PostgreSQL: microseconds).
+    let now = now.trunc_subsecs(6);
+    let txn = begin_write(db).await?;
+    sign_in_throttle::Entity::delete_by_id(account.to_owned())
+        .exec(&txn)
+        .await?;
+    if let Some(row) = lock_rows(&txn, &[address.0], now).await?.pop() {
+        let failures = row.failures.saturating_sub(1).max(0);
+        let until = row
+            .blocked_until
+            .min(row.last_failure_at + chrono(wait_for(address.1, failures as u32)));
+        let mut a = row.into_active_model();
+        a.failures = Set(failures);
+        a.blocked_until = Set(until);
+        a.update(&txn).await?;
     }
+    txn.commit().await
+}
 
-    pub fn record_failure(&self, key: &str, policy: Policy, now: Instant) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        Self::count(&mut entries, key, policy, now);
-    }
+/// Forgets `key`'s failures.
+pub async fn clear(db: &DatabaseConnection, key: &str) -> Result<(), DbErr> {
+    sign_in_throttle::Entity::delete_by_id(key.to_owned())
+        .exec(db)
+        .await?;
+    Ok(())
+}
 
-    fn count(entries: &mut HashMap<String, Entry>, key: &str, policy: Policy, now: Instant) {
-        if entries.len() > PRUNE_ABOVE {
-            entries.retain(|_, e| now.duration_since(e.last_failure) < FORGET_AFTER);
-        }
-        let entry = entries.entry(key.to_owned()).or_insert(Entry {
-            failures: 0,
-            last_failure: now,
-            blocked_until: now,
-        });
-        if now.duration_since(entry.last_failure) >= FORGET_AFTER {
-            entry.failures = 0;
-        }
-        entry.failures += 1;
-        entry.last_failure = now;
-        entry.blocked_until = now + wait_for(policy, entry.failures);
-    }
+/// How long the caller must still wait, if any of `keys` is blocked.
+pub async fn retry_after(
+    db: &DatabaseConnection,
+    keys: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Option<Duration>, DbErr> {
+    // As the databases keep it (PostgreSQL: microseconds).
+    let now = now.trunc_subsecs(6);
+    Ok(sign_in_throttle::Entity::find()
+        .filter(sign_in_throttle::Column::Key.is_in(keys.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| r.blocked_until > now)
+        .filter_map(|r| (r.blocked_until - now).to_std().ok())
+        .max())
+}
 
-    pub fn clear(&self, key: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(key);
+/// Drops counts older than the failures' memory (the scheduler's tidy-up).
+pub async fn forget_old(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    // As the databases keep it (PostgreSQL: microseconds).
+    let now = now.trunc_subsecs(6);
+    let cutoff = now - chrono(FORGET_AFTER);
+    let stale = || {
+        sign_in_throttle::Entity::find()
+            .filter(sign_in_throttle::Column::LastFailureAt.lt(cutoff))
+            .filter(sign_in_throttle::Column::BlockedUntil.lt(cutoff))
+    };
+    let keys: Vec<String> = stale()
+        .select_only()
+        .column(sign_in_throttle::Column::Key)
+        .limit(FORGET_BATCH)
+        .into_tuple()
+        .all(db)
+        .await?;
+    // One row per statement: a delete holding several rows' locks could wait
+    // on an attempt that holds another (PostgreSQL would abort one of them).
+    let mut forgotten = 0;
+    for key in keys {
+        forgotten += sign_in_throttle::Entity::delete_many()
+            .filter(sign_in_throttle::Column::Key.eq(key))
+            .filter(sign_in_throttle::Column::LastFailureAt.lt(cutoff))
+            .filter(sign_in_throttle::Column::BlockedUntil.lt(cutoff))
+            .exec(db)
+            .await?
+            .rows_affected;
     }
+    Ok(forgotten)
 }
 
 pub fn account_key(email: &str) -> String {
@@ -148,53 +257,11 @@ mod tests {
 
     #[test]
     fn first_failures_are_free_then_waits_grow_and_cap() {
-        let t = Throttle::default();
-        let start = Instant::now();
-        for _ in 0..4 {
-            t.record_failure("a", ACCOUNT_POLICY, start);
-        }
-        assert_eq!(t.retry_after(&["a"], start), None);
-        t.record_failure("a", ACCOUNT_POLICY, start);
-        assert_eq!(t.retry_after(&["a"], start), Some(Duration::from_secs(1)));
-        for _ in 0..30 {
-            t.record_failure("a", ACCOUNT_POLICY, start);
-        }
-        assert_eq!(t.retry_after(&["a"], start), Some(Duration::from_secs(60)));
-        assert_eq!(t.retry_after(&["a"], start + Duration::from_secs(61)), None);
-    }
-
-    #[test]
-    fn the_longest_wait_of_all_keys_wins_and_clear_forgets() {
-        let t = Throttle::default();
-        let now = Instant::now();
-        for _ in 0..7 {
-            t.record_failure("acct", ACCOUNT_POLICY, now);
-        }
-        assert_eq!(
-            t.retry_after(&["ip", "acct"], now),
-            Some(Duration::from_secs(4))
-        );
-        t.clear("acct");
-        assert_eq!(t.retry_after(&["ip", "acct"], now), None);
-    }
-
-    #[test]
-    fn attempts_count_before_the_password_is_checked() {
-        let t = Throttle::default();
-        let now = Instant::now();
-        let keys = [("acct", ACCOUNT_POLICY), ("ip", ADDRESS_POLICY)];
-        // Five attempts in flight at once pass; the sixth is refused before
-        // any of them has been answered.
-        for _ in 0..5 {
-            assert_eq!(t.begin(&keys, now), Ok(()));
-        }
-        assert_eq!(t.begin(&keys, now), Err(Duration::from_secs(1)));
-        // One of them was right: the account is free again and the address
-        // is not charged for it.
-        t.succeeded("acct", ("ip", ADDRESS_POLICY));
-        assert_eq!(t.begin(&keys, now), Ok(()));
-        let failures = t.entries.lock().unwrap()["ip"].failures;
-        assert_eq!(failures, 5, "five begun, one refunded, one more begun");
+        assert_eq!(wait_for(ACCOUNT_POLICY, 4), Duration::ZERO);
+        assert_eq!(wait_for(ACCOUNT_POLICY, 5), Duration::from_secs(1));
+        assert_eq!(wait_for(ACCOUNT_POLICY, 7), Duration::from_secs(4));
+        assert_eq!(wait_for(ACCOUNT_POLICY, 40), Duration::from_secs(60));
+        assert_eq!(wait_for(ADDRESS_POLICY, 60), Duration::from_secs(15 * 60));
     }
 
     #[test]
@@ -211,17 +278,5 @@ mod tests {
         assert_eq!(address_key("192.0.2.7"), "address:192.0.2.7");
         assert_eq!(address_key("::ffff:192.0.2.7"), "address:192.0.2.7");
         assert_eq!(address_key("unknown"), "address:unknown");
-    }
-
-    #[test]
-    fn old_failures_are_forgotten() {
-        let t = Throttle::default();
-        let now = Instant::now();
-        for _ in 0..5 {
-            t.record_failure("a", ACCOUNT_POLICY, now);
-        }
-        let later = now + FORGET_AFTER + Duration::from_secs(1);
-        t.record_failure("a", ACCOUNT_POLICY, later);
-        assert_eq!(t.retry_after(&["a"], later), None);
     }
 }

@@ -9,8 +9,6 @@
 //! throttled per client address, and an account gets at most
 //! [`RESETS_PER_HOUR`] links an hour however often it is asked.
 
-use std::time::Instant;
-
 use chrono::{Duration, Utc};
 use entity::{activation_link, user};
 use sea_orm::{
@@ -45,10 +43,8 @@ pub async fn request(email: String) -> Result<String, AppError> {
     let email = crate::validate::email(&email).map_err(|m| AppError::invalid("email", m))?;
     let addr = client_addr().unwrap_or_else(|| "unknown".into());
     let key = format!("reset:{}", address_key(&addr));
-    if let Err(wait) = state
-        .auth
-        .throttle
-        .begin(&[(&key, REQUESTS)], Instant::now())
+    if let Err(wait) =
+        crate::core::throttle::begin(&state.db, &[(&key, REQUESTS)], chrono::Utc::now()).await?
     {
         return Err(AppError::Throttled {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
