@@ -122,8 +122,13 @@ pub async fn begin(
 ) -> Result<Result<(), Duration>, DbErr> {
     // As the databases keep it (PostgreSQL: microseconds).
     let now = now.trunc_subsecs(6);
-    let txn = begin_write(db).await?;
     let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+    // A blocked key is refused on a read: a flood of refused attempts takes
+    // no write lock (on SQLite, the one every writer waits for).
+    if let Some(wait) = retry_after(db, &names, now).await? {
+        return Ok(Err(wait));
+    }
+    let txn = begin_write(db).await?;
     let rows = lock_rows(&txn, &names, now).await?;
     let wait = rows
         .iter()
