@@ -119,8 +119,9 @@ fn BillingPortal() -> impl IntoView {
 #[component]
 fn StaffOrganization() -> impl IntoView {
     view! {
-        <customers::pages::StaffOrganizationPage/>
-        <dashboards::OrganizationRecordSection/>
+        <customers::pages::StaffOrganizationPage>
+            <dashboards::OrganizationRecordSection/>
+        </customers::pages::StaffOrganizationPage>
     }
 }
 

@@ -636,9 +636,13 @@ async fn support_figures_match_the_hand_worked_fixture(srv: &TestServer) {
         .text()
         .await
         .unwrap();
+    let (record, contacts) = (
+        page.find("Support record"),
+        page.find("id=\"contacts-title\""),
+    );
     assert!(
-        page.contains("Support record"),
-        "on the organization's page"
+        record.is_some() && record < contacts,
+        "on the organization's page, after its subscription and before its contacts"
     );
 }
 

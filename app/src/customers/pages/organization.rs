@@ -5,19 +5,23 @@ use super::*;
 /// The Main Contact's organization page (Billing Portal).
 #[component]
 pub fn MyOrganizationPage() -> impl IntoView {
-    view! { <OrganizationPage organization_id=Signal::derive(|| None)/> }
+    view! { <OrganizationPage organization_id=Signal::derive(|| None) record=None/> }
 }
 
-/// Staff view of any organization.
+/// Staff view of any organization; `children` (its support record) follow
+/// the subscription.
 #[component]
-pub fn StaffOrganizationPage() -> impl IntoView {
+pub fn StaffOrganizationPage(#[prop(optional)] children: Option<ChildrenFn>) -> impl IntoView {
     let params = use_params_map();
     let id = Signal::derive(move || params.read().get("id").and_then(|s| s.parse::<i32>().ok()));
-    view! { <OrganizationPage organization_id=id/> }
+    view! { <OrganizationPage organization_id=id record=children/> }
 }
 
 #[component]
-pub(super) fn OrganizationPage(organization_id: Signal<Option<i32>>) -> impl IntoView {
+pub(super) fn OrganizationPage(
+    organization_id: Signal<Option<i32>>,
+    record: Option<ChildrenFn>,
+) -> impl IntoView {
     let update = ServerAction::<UpdateContact>::new();
     let add = ServerAction::<AddContact>::new();
     let deactivate = ServerAction::<DeactivateContact>::new();
@@ -72,12 +76,15 @@ pub(super) fn OrganizationPage(organization_id: Signal<Option<i32>>) -> impl Int
             <p class="notice success" role="status">"Order processed: the organization, its subscription and contacts exist, and the welcome e-mails are queued."</p>
         </Show>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <h1>"Organization"</h1><ErrorNotice error=e/> }.into_any(),
-                    Ok(o) => view! { <OrganizationBody org=o acts=acts/> }.into_any(),
-                }
-            })}
+            {move || {
+                let record = record.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <h1>"Organization"</h1><ErrorNotice error=e/> }.into_any(),
+                        Ok(o) => view! { <OrganizationBody org=o acts=acts record=record/> }.into_any(),
+                    }
+                })
+            }}
         </Suspense>
     }
 }
@@ -100,7 +107,11 @@ pub(super) struct Actions {
 }
 
 #[component]
-pub(super) fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl IntoView {
+pub(super) fn OrganizationBody(
+    org: OrganizationView,
+    acts: Actions,
+    record: Option<ChildrenFn>,
+) -> impl IntoView {
     let staff = org.viewer_is_staff;
     let manage = org.can_manage;
     let org_id = org.id;
@@ -171,6 +182,7 @@ pub(super) fn OrganizationBody(org: OrganizationView, acts: Actions) -> impl Int
 
         <SubscriptionSection sub=org.subscription.clone() org_id=org_id tech_count=tech_count
             manage=org.can_manage_subscription renew=acts.renew cancel=acts.cancel/>
+        {record.map(|r| r())}
 
         <section aria-labelledby="contacts-title">
             <h2 id="contacts-title">"Contacts"</h2>
