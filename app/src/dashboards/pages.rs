@@ -28,9 +28,10 @@ fn spread_cell(v: Option<i64>) -> String {
     v.map(duration_text).unwrap_or_else(|| "—".into())
 }
 
-/// Support figures for the period named `period` (the page's `?period=`).
+/// Support figures for the period named `period` (the page's `?period=`);
+/// `org` is the organization search the page keeps across periods.
 #[component]
-pub fn SupportSection(period: String) -> impl IntoView {
+pub fn SupportSection(period: String, #[prop(optional)] org: String) -> impl IntoView {
     let period = Period::parse(&period);
     let data = Resource::new(
         move || period,
@@ -40,19 +41,22 @@ pub fn SupportSection(period: String) -> impl IntoView {
         <section aria-labelledby="support-figures" class="dashboard">
             <h2 id="support-figures">"Support"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading figures…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! { <SupportBody dashboard=d/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
+                {move || {
+                    let org = org.clone();
+                    Suspend::new(async move {
+                        match data.await {
+                            Ok(d) => view! { <SupportBody dashboard=d org=org/> }.into_any(),
+                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                        }
+                    })
+                }}
             </Suspense>
         </section>
     }
 }
 
 #[component]
-fn SupportBody(dashboard: SupportDashboard) -> impl IntoView {
+fn SupportBody(dashboard: SupportDashboard, org: String) -> impl IntoView {
     let f = dashboard.figures;
     let period = f.period;
     let last = f.to - chrono::Duration::days(1);
@@ -60,7 +64,16 @@ fn SupportBody(dashboard: SupportDashboard) -> impl IntoView {
         .into_iter()
         .map(|p| {
             let current = (p == period).then_some("page");
-            view! { <li><a href=format!("/staff?period={}", p.key()) aria-current=current>{p.label()}</a></li> }
+            let href = if org.is_empty() {
+                format!("/staff?period={}", p.key())
+            } else {
+                format!(
+                    "/staff?period={}&org={}",
+                    p.key(),
+                    crate::components::query_value(&org)
+                )
+            };
+            view! { <li><a href=href aria-current=current>{p.label()}</a></li> }
         })
         .collect_view();
     let as_of = dashboard

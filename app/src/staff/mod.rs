@@ -188,13 +188,20 @@ pub fn StaffHome() -> impl IntoView {
 fn Overview(overview: StaffDashboard, org: String, paged: bool, period: String) -> impl IntoView {
     use crate::dashboards::{BusinessSection, SupportSection};
     let count = overview.organization_count;
+    // Paging the organizations keeps the dashboard's period, and the other way round.
+    let period_q = crate::components::query_value(&period);
     let next = overview.next.clone().map(|id| {
         format!(
-            "/staff?org={}&after={id}",
+            "/staff?org={}&after={id}&period={period_q}",
             crate::components::query_value(&org)
         )
     });
-    let first = paged.then(|| format!("/staff?org={}", crate::components::query_value(&org)));
+    let first = paged.then(|| {
+        format!(
+            "/staff?org={}&period={period_q}",
+            crate::components::query_value(&org)
+        )
+    });
     let searching = !org.is_empty();
     view! {
         <nav aria-label="Staff" class="subnav">
@@ -214,11 +221,12 @@ fn Overview(overview: StaffDashboard, org: String, paged: bool, period: String) 
                 })}
             })}
         </ul>
-        {overview.support_figures.then(|| view! { <SupportSection period=period/> })}
+        {overview.support_figures.then(|| view! { <SupportSection period=period.clone() org=org.clone()/> })}
         {overview.business_figures.then(|| view! { <BusinessSection/> })}
         <section aria-labelledby="orgs-title">
             <h2 id="orgs-title">"Organizations"</h2>
             <form method="get" action="/staff" class="filters" role="search" aria-label="Find an organization">
+                {(!period.is_empty()).then(|| view! { <input type="hidden" name="period" value=period.clone()/> })}
                 <div class="field">
                     <label for="org-name">"Name"</label>
                     <input id="org-name" type="search" name="org" value=org.clone() aria-describedby="org-name-hint" autocomplete="off"/>

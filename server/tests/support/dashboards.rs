@@ -529,6 +529,22 @@ async fn support_figures_match_the_hand_worked_fixture(srv: &TestServer) {
         "period marked"
     );
 
+    // The organization search and the period survive each other.
+    let both = srv
+        .get("/staff?period=7d&org=Acm", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        both.contains("href=\"/staff?period=90d&amp;org=Acm\""),
+        "period links keep the search"
+    );
+    assert!(
+        both.contains("name=\"period\" value=\"7d\""),
+        "the search keeps the period"
+    );
+
     // CSV: the same figures, for the roles that see them.
     let csv = srv
         .get(
