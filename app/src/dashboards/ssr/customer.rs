@@ -91,23 +91,14 @@ async fn record_of<C: ConnectionTrait>(
         .all(db)
         .await?;
     let (quarter_from, _) = Period::ThisQuarter.range(today);
-    let start = quarter_from
-        .and_hms_opt(0, 0, 0)
-        .unwrap_or_default()
-        .and_utc();
+    let start = super::support::midnight(quarter_from);
     let clocks: Vec<ClockRow> = ticket_sla::Entity::find()
         .select_only()
         .column(ticket_sla::Column::Target)
         .column(ticket_sla::Column::FulfilledAt)
         .column(ticket_sla::Column::BreachedAt)
         .column(ticket_sla::Column::UsedSecs)
-        .join(
-            JoinType::InnerJoin,
-            ticket_sla::Entity::belongs_to(ticket::Entity)
-                .from(ticket_sla::Column::TicketId)
-                .to(ticket::Column::Id)
-                .into(),
-        )
+        .join(JoinType::InnerJoin, super::support::clock_ticket())
         .filter(ticket::Column::OrganizationId.eq(org_id))
         .filter(
             Condition::any()

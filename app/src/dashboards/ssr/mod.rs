@@ -20,9 +20,8 @@ pub use customer::{customer_record, staff_record};
 pub use store::{refresh, refresh_if_stale};
 pub use support::live_figures;
 
-/// The kept figures for `period`, computed now when there are none yet or
-/// they are older than twice `refresh` (the scheduler, which keeps them
-/// fresh, is behind or stopped).
+/// The kept figures for `period` (see [`store::kept_or_computed`]) and the
+/// live numbers.
 pub async fn support_dashboard<C: ConnectionTrait>(
     db: &C,
     period: Period,
@@ -30,15 +29,10 @@ pub async fn support_dashboard<C: ConnectionTrait>(
     refresh: Duration,
 ) -> Result<SupportDashboard, AppError> {
     let key = store::support_key(period);
-    let kept = store::read(db, &key).await?;
-    let (figures, computed_at) = match kept.filter(|k| !store::too_old(k.1, now, refresh * 2)) {
-        Some(kept) => kept,
-        None => {
-            let f = support::support_figures(db, period, now).await?;
-            store::write(db, &key, &f, now).await?;
-            (f, now)
-        }
-    };
+    let (figures, computed_at) = store::kept_or_computed(db, &key, now, refresh, || {
+        support::support_figures(db, period, now)
+    })
+    .await?;
     Ok(SupportDashboard {
         figures,
         computed_at,
@@ -46,21 +40,17 @@ pub async fn support_dashboard<C: ConnectionTrait>(
     })
 }
 
-/// The kept business figures (as [`support_dashboard`]).
+/// The kept business figures (see [`store::kept_or_computed`]).
 pub async fn business_dashboard<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     refresh: Duration,
 ) -> Result<BusinessDashboard, AppError> {
-    let kept = store::read(db, store::BUSINESS_KEY).await?;
-    let (figures, computed_at) = match kept.filter(|k| !store::too_old(k.1, now, refresh * 2)) {
-        Some(kept) => kept,
-        None => {
-            let f = business::business_figures(db, now).await?;
-            store::write(db, store::BUSINESS_KEY, &f, now).await?;
-            (f, now)
-        }
-    };
+    let (figures, computed_at) =
+        store::kept_or_computed(db, store::BUSINESS_KEY, now, refresh, || {
+            business::business_figures(db, now)
+        })
+        .await?;
     Ok(BusinessDashboard {
         figures,
         computed_at,

@@ -72,6 +72,31 @@ pub async fn write<C: ConnectionTrait, T: Serialize>(
     Ok(())
 }
 
+/// The figures kept under `key`, computed by `compute` (and kept) when
+/// there are none yet or they are older than twice `refresh` (the
+/// scheduler, which keeps them fresh, is behind or stopped).
+pub async fn kept_or_computed<C, T, F, Fut>(
+    db: &C,
+    key: &str,
+    now: DateTime<Utc>,
+    refresh: std::time::Duration,
+    compute: F,
+) -> Result<(T, DateTime<Utc>), AppError>
+where
+    C: ConnectionTrait,
+    T: Serialize + DeserializeOwned,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let kept = read::<C, T>(db, key).await?;
+    if let Some(kept) = kept.filter(|k| !too_old(k.1, now, refresh * 2)) {
+        return Ok(kept);
+    }
+    let f = compute().await?;
+    write(db, key, &f, now).await?;
+    Ok((f, now))
+}
+
 /// Computes every dashboard's figures now and keeps them.
 pub async fn refresh<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<(), AppError> {
     for p in Period::ALL {

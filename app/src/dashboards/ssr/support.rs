@@ -20,22 +20,17 @@ use crate::dashboards::{
     DUE_SOON_MINUTES,
 };
 use crate::error::AppError;
+use crate::support::ssr::target_label;
 
-fn midnight(d: NaiveDate) -> DateTime<Utc> {
+/// The start of day `d`, UTC.
+pub(super) fn midnight(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-}
-
-fn target_label(t: &str) -> &'static str {
-    match t {
-        "first_response" => "First response",
-        "next_response" => "Next response",
-        _ => "Resolution",
-    }
 }
 
 const TARGETS: [&str; 3] = ["first_response", "next_response", "resolution"];
 
-fn clock_ticket() -> RelationDef {
+/// Clocks joined to their tickets.
+pub(super) fn clock_ticket() -> RelationDef {
     ticket_sla::Entity::belongs_to(ticket::Entity)
         .from(ticket_sla::Column::TicketId)
         .to(ticket::Column::Id)

@@ -57,7 +57,8 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn target_label(t: &str) -> &'static str {
+/// A clock target in words ("First response").
+pub fn target_label(t: &str) -> &'static str {
     match t {
         "first_response" => "First response",
         "next_response" => "Next response",
