@@ -37,6 +37,13 @@ fn Navigation(viewer: Option<Viewer>) -> impl IntoView {
                     {v.can_use_support.then(|| view! { <li><A href="/support">"Support"</A></li> })}
                     {v.can_use_billing.then(|| view! { <li><A href="/billing">"Billing"</A></li> })}
                     {v.staff_role.is_some().then(|| view! { <li><A href="/staff">"Staff"</A></li> })}
+                    {if v.staff_role.is_some() {
+                        Some(view! { <li><A href="/staff/search">"Search"</A></li> })
+                    } else if v.can_use_support {
+                        Some(view! { <li><A href="/support/search">"Search"</A></li> })
+                    } else {
+                        None
+                    }}
                     <li><A href="/account">"Account"</A></li>
                 </ul>
             </nav>

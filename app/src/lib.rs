@@ -9,6 +9,7 @@ pub mod dashboards;
 pub mod error;
 pub mod layout;
 pub mod mail;
+pub mod search;
 pub mod staff;
 pub mod support;
 pub mod validate;
@@ -68,6 +69,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/support/tickets/new") view=support::pages::NewTicketPage ssr=SsrMode::Async/>
                     <Route path=path!("/support/tickets/:id") view=support::pages::TicketPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/tickets") view=support::pages::StaffTicketsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/search") view=search::StaffSearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("/support/search") view=search::SupportSearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/tickets/:id") view=support::pages::TicketPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/canned") view=support::pages::CannedRepliesPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/inbound") view=support::pages::HeldMailPage ssr=SsrMode::Async/>

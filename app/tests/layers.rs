@@ -24,8 +24,8 @@ const BANDS: &[&[&str]] = &[
     &["auth"],
     // Features.
     &["billing", "support", "customers"],
-    // Dashboards read every feature's figures.
-    &["dashboards"],
+    // Dashboards read every feature's figures; search finds every feature's things.
+    &["dashboards", "search"],
     // On top: the Staff Console's home and the page frame read every feature.
     &["staff", "layout"],
     &["root"],

@@ -17,6 +17,7 @@ mod m20261203_000012_quota_indexes;
 mod m20261203_000013_queue_keys;
 mod m20261204_000014_dashboard_figures;
 mod m20261204_000015_sign_in_throttle;
+mod m20261207_000016_search_marks;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_queue_keys::Migration),
             Box::new(m20261204_000014_dashboard_figures::Migration),
             Box::new(m20261204_000015_sign_in_throttle::Migration),
+            Box::new(m20261207_000016_search_marks::Migration),
         ]
     }
 }

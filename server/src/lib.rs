@@ -134,6 +134,7 @@ pub fn state(config: &Config, db: DatabaseConnection) -> AppState {
         leptos_options: leptos_options(config),
         auth: Arc::new(AuthRuntime::new()),
         live: Arc::new(app::core::live::Bus::default()),
+        search: Default::default(),
     }
 }
 
@@ -346,6 +347,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     app::core::live::start_listener(state.clone());
+    app::search::ssr::feed::start(state.clone());
     let live = state.live.clone();
     let shutdown = async move {
         shutdown.await;

@@ -815,6 +815,17 @@ async fn authorization_matrix(srv: &TestServer) {
             [401, 403, 403, 403, 200, 403, 200, 200, 403],
         ),
         (
+            // Staff by role, and whoever uses the Support Portal.
+            "search",
+            vec![("q", "disk".into())],
+            [401, 200, 200, 200, 403, 200, 403, 403, 200],
+        ),
+        (
+            "search",
+            vec![("q", "disk".into()), ("kind", "document".into())],
+            [401, 200, 400, 200, 403, 400, 403, 403, 400],
+        ),
+        (
             "activate_account",
             vec![
                 ("token", "forged".into()),

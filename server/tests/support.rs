@@ -12,6 +12,8 @@ mod mail;
 mod queue;
 #[path = "support/quotas.rs"]
 mod quotas;
+#[path = "support/search.rs"]
+mod search;
 
 use std::time::Duration;
 

@@ -59,6 +59,10 @@ pub enum Capability {
     SupportFigures,
     /// The business dashboard: renewals, recurring revenue, invoice ageing.
     BusinessFigures,
+    /// Search: each kind (tickets, organizations and contacts, documents)
+    /// only for the roles that may open it, internal notes only for those
+    /// that read them.
+    Search,
 }
 
 use Capability::*;
@@ -89,6 +93,7 @@ pub const STAFF_TABLE: &[(Capability, &[StaffRole])] = &[
     (ServerFigures, &[Admin]),
     (SupportFigures, &[Admin, Agent]),
     (BusinessFigures, &[Admin, Billing]),
+    (Search, &[Admin, Agent, Billing]),
 ];
 
 /// Whether staff role `role` has capability `cap`.
@@ -263,6 +268,8 @@ pub const ENDPOINTS: &[(&str, Gate)] = &[
     // The Main Contact's support record (anyone else in the portal gets none).
     ("load_customer_record", Gate::customers(BILLING)),
     ("load_organization_record", Gate::staff(CustomersRead)),
+    // search: what each person finds is decided by the search itself
+    ("search", Gate::either(Search, SUPPORT)),
     // billing (documents are also opened by whoever holds an e-mailed link)
     ("load_billing_home", Gate::customers(BILLING)),
     ("list_documents", Gate::either(Documents, BILLING)),
@@ -306,6 +313,7 @@ pub const PAGES: &[(&str, Gate)] = &[
     ("/account", Gate::SIGNED_IN),
     ("/staff", Gate::staff(StaffConsole)),
     ("/staff/tickets", Gate::staff(TicketsWork)),
+    ("/staff/search", Gate::staff(Search)),
     ("/staff/tickets/{id}", Gate::staff(TicketsWork)),
     ("/staff/canned", Gate::staff(CannedReplies)),
     ("/staff/inbound", Gate::staff(HeldMail)),
@@ -320,6 +328,7 @@ pub const PAGES: &[(&str, Gate)] = &[
     ("/staff/mail", Gate::staff(Outbox)),
     ("/support", Gate::customers(SUPPORT)),
     ("/support/tickets/new", Gate::customers(SUPPORT)),
+    ("/support/search", Gate::customers(SUPPORT)),
     ("/support/tickets/{id}", Gate::customers(SUPPORT)),
     ("/billing", Gate::customers(BILLING)),
     ("/billing/documents/{id}", Gate::customers(BILLING)),

@@ -21,12 +21,16 @@ use crate::error::AppError;
 const CHANNEL: &str = "portico_tickets";
 /// How `Change::AccessChanged` travels in a `NOTIFY` payload.
 const ACCESS_PAYLOAD: &str = "access";
+/// How `Change::Organization(id)` travels: `org:<id>`.
+const ORGANIZATION_PREFIX: &str = "org:";
 
 /// What changed, as open pages need to know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     /// Ticket `id` changed (a comment, its status, its clocks).
     Ticket(i32),
+    /// Organization `id` or one of its contacts changed (what search finds).
+    Organization(i32),
     /// Who sees what may have changed (a contact deactivated, ticket sharing
     /// switched): every open page re-checks its access.
     AccessChanged,
@@ -36,6 +40,7 @@ impl Change {
     fn payload(self) -> String {
         match self {
             Change::Ticket(id) => id.to_string(),
+            Change::Organization(id) => format!("{ORGANIZATION_PREFIX}{id}"),
             Change::AccessChanged => ACCESS_PAYLOAD.to_owned(),
         }
     }
@@ -45,6 +50,13 @@ impl Change {
         // rolling upgrade they share the database with this one.
         if payload == ACCESS_PAYLOAD || payload == "0" {
             return Some(Change::AccessChanged);
+        }
+        if let Some(id) = payload.strip_prefix(ORGANIZATION_PREFIX) {
+            return id
+                .parse::<i32>()
+                .ok()
+                .filter(|id| *id > 0)
+                .map(Change::Organization);
         }
         payload
             .parse::<i32>()
@@ -256,12 +268,16 @@ mod tests {
 
     #[test]
     fn changes_survive_the_notify_payload() {
-        for c in [Change::Ticket(7), Change::AccessChanged] {
+        for c in [
+            Change::Ticket(7),
+            Change::Organization(3),
+            Change::AccessChanged,
+        ] {
             assert_eq!(Change::parse(&c.payload()), Some(c));
         }
         assert_eq!(Change::parse("0"), Some(Change::AccessChanged));
         // Not a ticket: negatives, garbage.
-        for p in ["-3", "", "x"] {
+        for p in ["-3", "", "x", "org:", "org:-1", "org:x"] {
             assert_eq!(Change::parse(p), None, "{p:?}");
         }
     }

@@ -23,6 +23,7 @@ pub mod db;
 pub mod entitlements;
 pub mod live;
 pub mod password;
+pub mod search;
 pub mod state;
 pub mod throttle;
 pub mod web;

@@ -202,6 +202,8 @@ pub struct AppState {
     pub auth: Arc<AuthRuntime>,
     /// Ticket changes for this process's live pages.
     pub live: Arc<Bus>,
+    /// The search index (opened when the server starts serving).
+    pub search: Arc<super::search::Search>,
 }
 
 /// Bytes the process has allocated and not freed (glibc's count, across its

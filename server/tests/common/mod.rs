@@ -175,6 +175,8 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        // Its own data directory, as on another machine.
+        let dir = tempdir::TempDir::new();
         let args = [
             "server",
             "--database-url",
@@ -185,6 +187,8 @@ impl TestServer {
             &format!("http://{addr}"),
             "--site-root",
             "target/site",
+            "--data-dir",
+            &dir.0.display().to_string(),
         ]
         .map(String::from);
         let config = server::config::Cli::parse_from(args).config;
@@ -204,7 +208,7 @@ impl TestServer {
             state,
             client: self.client.clone(),
             pg_drop: None,
-            _dir: None,
+            _dir: Some(dir),
             shutdown: Some(tx),
             db_url: self.db_url.clone(),
         }

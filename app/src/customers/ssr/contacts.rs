@@ -90,6 +90,11 @@ pub async fn update_contact(
     txn.commit().await?;
     // Who may open which ticket can change with a contact's roles.
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
+    crate::core::live::publish(
+        &state,
+        crate::core::live::Change::Organization(c.organization_id),
+    )
+    .await;
     Ok(())
 }
 
@@ -268,6 +273,7 @@ pub async fn add_contact(
     txn.commit().await?;
     // Who may open which ticket can change with a contact's roles.
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
+    crate::core::live::publish(&state, crate::core::live::Change::Organization(org_id)).await;
     crate::core::web::redirect_back_with("added=added");
     Ok(AddOutcome::Added)
 }
@@ -332,6 +338,11 @@ pub async fn deactivate_contact(contact_id: i32) -> Result<(), AppError> {
         .await?;
     txn.commit().await?;
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
+    crate::core::live::publish(
+        &state,
+        crate::core::live::Change::Organization(c.organization_id),
+    )
+    .await;
     Ok(())
 }
 
@@ -369,6 +380,11 @@ pub async fn remove_administrative_role(contact_id: i32) -> Result<(), AppError>
     txn.commit().await?;
     // Who may open which ticket can change with a contact's roles.
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
+    crate::core::live::publish(
+        &state,
+        crate::core::live::Change::Organization(c.organization_id),
+    )
+    .await;
     Ok(())
 }
 
@@ -474,6 +490,7 @@ pub async fn transfer_main_contact(contact_id: i32) -> Result<(), AppError> {
     txn.commit().await?;
     // Who may open which ticket can change with a contact's roles.
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
+    crate::core::live::publish(&state, crate::core::live::Change::Organization(org.id)).await;
     Ok(())
 }
 
@@ -572,5 +589,10 @@ pub async fn decide_contact_request(request_id: i32, approve: bool) -> Result<()
     txn.commit().await?;
     // Who may open which ticket can change with a contact's roles.
     crate::core::live::publish(&state, crate::core::live::Change::AccessChanged).await;
+    crate::core::live::publish(
+        &state,
+        crate::core::live::Change::Organization(r.organization_id),
+    )
+    .await;
     Ok(())
 }

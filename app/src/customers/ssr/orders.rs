@@ -271,6 +271,7 @@ pub async fn process_order(form: OrderForm) -> Result<i32, AppError> {
     audit::Entry::new(Action::OrderProcessed, Target::Organization(org.id)).by(actor.user_id).org(org.id).after(Some(json!({"organization": org.name, "level": o.level.name, "term_start": day(o.term_start), "term_end": day(o.term_end), "technical_contacts": o.techs.len()}).to_string())).from(client_addr()).record(&txn)
     .await?;
     txn.commit().await?;
+    crate::core::live::publish(&state, crate::core::live::Change::Organization(org.id)).await;
     if request_parts().is_ok_and(|p| crate::core::web::is_plain_form_post(&p)) {
         leptos_axum::redirect(&format!("/staff/organizations/{}?created=1", org.id));
     }

@@ -234,6 +234,8 @@ pub async fn open_ticket_counted(
     }
     sync_queue(&txn, t.id).await?;
     txn.commit().await?;
+    // Search finds it at once (not at its next look at the database).
+    crate::core::live::publish(state, crate::core::live::Change::Ticket(t.id)).await;
     Ok(t.id)
 }
 

@@ -23,18 +23,27 @@ impl Access {
     }
 }
 
-/// The tickets `actor` may see, as a condition on `tickets`. Staff without
-/// the ticket capability, and customers without the Support Portal, are
-/// refused (403).
-pub async fn scope<C: ConnectionTrait>(
-    db: &C,
-    actor: &Actor,
-) -> Result<(Condition, Access), AppError> {
+/// Whose tickets an actor reaches: the one rule that [`scope`] (for the
+/// database) and search (for its index) both express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Staff whose role works tickets.
+    Everything,
+    /// A customer whose organization shares tickets.
+    Organization(i32),
+    /// A customer of an organization that does not share: the tickets they
+    /// requested or follow.
+    Person { organization: i32, contact: i32 },
+}
+
+/// Whose tickets `actor` reaches. Staff without the ticket capability, and
+/// customers without the Support Portal, are refused (403).
+pub async fn reach<C: ConnectionTrait>(db: &C, actor: &Actor) -> Result<Reach, AppError> {
     match &actor.role {
         ActorRole::Staff(r) if !authz::allows(*r, Capability::TicketsWork) => {
             Err(AppError::Forbidden)
         }
-        ActorRole::Staff(_) => Ok((Condition::all(), Access::Staff)),
+        ActorRole::Staff(_) => Ok(Reach::Everything),
         ActorRole::Customer(c) => {
             if !actor.can_use_support() {
                 return Err(AppError::Forbidden);
@@ -43,26 +52,53 @@ pub async fn scope<C: ConnectionTrait>(
                 .one(db)
                 .await?
                 .is_some_and(|o| o.shared_tickets);
-            let mut cond =
-                Condition::all().add(ticket::Column::OrganizationId.eq(c.organization_id));
-            if !shared {
-                cond = cond.add(
+            Ok(if shared {
+                Reach::Organization(c.organization_id)
+            } else {
+                Reach::Person {
+                    organization: c.organization_id,
+                    contact: c.contact_id,
+                }
+            })
+        }
+    }
+}
+
+/// The tickets `actor` may see, as a condition on `tickets`. Staff without
+/// the ticket capability, and customers without the Support Portal, are
+/// refused (403).
+pub async fn scope<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+) -> Result<(Condition, Access), AppError> {
+    Ok(match reach(db, actor).await? {
+        Reach::Everything => (Condition::all(), Access::Staff),
+        Reach::Organization(org) => (
+            Condition::all().add(ticket::Column::OrganizationId.eq(org)),
+            Access::Customer,
+        ),
+        Reach::Person {
+            organization,
+            contact,
+        } => (
+            Condition::all()
+                .add(ticket::Column::OrganizationId.eq(organization))
+                .add(
                     Condition::any()
-                        .add(ticket::Column::RequesterContactId.eq(c.contact_id))
+                        .add(ticket::Column::RequesterContactId.eq(contact))
                         .add(
                             ticket::Column::Id.in_subquery(
                                 Query::select()
                                     .column(ticket_follower::Column::TicketId)
                                     .from(ticket_follower::Entity)
-                                    .and_where(ticket_follower::Column::ContactId.eq(c.contact_id))
+                                    .and_where(ticket_follower::Column::ContactId.eq(contact))
                                     .to_owned(),
                             ),
                         ),
-                );
-            }
-            Ok((cond, Access::Customer))
-        }
-    }
+                ),
+            Access::Customer,
+        ),
+    })
 }
 
 /// Loads ticket `id` if it is in `actor`'s scope; 404 otherwise (a ticket
