@@ -282,6 +282,11 @@ pub struct Config {
     #[arg(long, env = "PORTICO_DASHBOARD_REFRESH_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400), global = true)]
     pub dashboard_refresh_seconds: u64,
 
+    /// Seconds between the search index's looks at what changed in the database (beside the
+    /// changes it hears at once); also the most a change it did not hear takes to be found.
+    #[arg(long, env = "PORTICO_SEARCH_LOOK_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub search_look_seconds: u64,
+
     /// Days a subscription stays open after its term ends (the Support Portal and everything the
     /// level opens); then it closes at once, and the scheduler records it as expired.
     #[arg(long, env = "PORTICO_SUBSCRIPTION_GRACE_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=90), global = true)]

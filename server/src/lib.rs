@@ -94,6 +94,7 @@ pub fn settings(config: &Config) -> Settings {
         },
         close_solved_days: config.close_solved_days,
         dashboard_refresh: Duration::from_secs(config.dashboard_refresh_seconds),
+        search_look: Duration::from_secs(config.search_look_seconds),
         data_dir: config.data_dir.clone(),
         attachment_max_bytes: config.attachment_max_mb << 20,
         subscription_grace_days: config.subscription_grace_days,

@@ -199,11 +199,26 @@ impl Search {
 pub struct Opened {
     index: Index,
     reader: IndexReader,
-    /// `None` when another process writes this index.
-    writer: Option<Mutex<IndexWriter>>,
+    /// `None` while another process writes this index.
+    writer: Mutex<Option<IndexWriter>>,
+    /// `search/writer.lock`, held (locked) by the process that writes.
+    lock: std::fs::File,
     fields: Fields,
-    /// Whether a full build has been committed (then every entry is in).
+    /// Whether a full build has been committed (then every entry is in);
+    /// kept by the writer, read from the index's meta by the others.
     complete: AtomicBool,
+}
+
+/// Takes the writer's lock on `file`; `false` when another process holds it.
+fn take_lock(file: &std::fs::File) -> bool {
+    match file.try_lock() {
+        Ok(()) => true,
+        Err(std::fs::TryLockError::WouldBlock) => false,
+        Err(std::fs::TryLockError::Error(e)) => {
+            tracing::warn!(error = %e, "search index: its lock cannot be taken; reading only");
+            false
+        }
+    }
 }
 
 impl Opened {
@@ -211,11 +226,22 @@ impl Opened {
         let root = data_dir.join("search");
         let dir = root.join(format!("v{VERSION}"));
         std::fs::create_dir_all(&dir).map_err(|e| failed("creating its directory", e))?;
-        // Indexes of other versions are rebuilt here; theirs is not read again.
-        if let Ok(entries) = std::fs::read_dir(&root) {
-            for e in entries.flatten() {
-                if e.path() != dir {
-                    let _ = std::fs::remove_dir_all(e.path());
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(root.join("writer.lock"))
+            .map_err(|e| failed("opening its lock", e))?;
+        // Only the writer clears anything: a process that reads never
+        // removes what the writer is using.
+        let writes = take_lock(&lock);
+        if writes {
+            // Indexes of other versions are rebuilt here; theirs is not read again.
+            if let Ok(entries) = std::fs::read_dir(&root) {
+                for e in entries.flatten() {
+                    if e.path() != dir && e.path().is_dir() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
                 }
             }
         }
@@ -225,23 +251,16 @@ impl Opened {
         };
         let index = match open(&dir) {
             Ok(i) => i,
-            Err(e) => {
+            Err(e) if writes => {
                 // Derived data: a damaged or foreign index is built again.
                 tracing::warn!(error = %e, "search index unreadable; building it again");
                 std::fs::remove_dir_all(&dir).map_err(|e| failed("clearing it", e))?;
                 std::fs::create_dir_all(&dir).map_err(|e| failed("creating it", e))?;
                 open(&dir).map_err(|e| failed("creating it", e))?
             }
+            Err(e) => return Err(failed("opening it to read", e)),
         };
         index.tokenizers().register(TOKENIZER, analyzer());
-        let writer = match index.writer_with_num_threads(1, WRITER_BYTES) {
-            Ok(w) => Some(Mutex::new(w)),
-            Err(tantivy::TantivyError::LockFailure(..)) => {
-                tracing::info!("search index written by another process; reading it here");
-                None
-            }
-            Err(e) => return Err(failed("opening its writer", e)),
-        };
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
@@ -250,17 +269,56 @@ impl Opened {
         let opened = Opened {
             index,
             reader,
-            writer,
+            writer: Mutex::new(None),
+            lock,
             fields,
             complete: AtomicBool::new(false),
         };
+        if writes {
+            opened.start_writing()?;
+        } else {
+            tracing::info!("search index written by another process; reading it here");
+        }
         opened.is_complete();
         Ok(opened)
     }
 
+    fn start_writing(&self) -> Result<(), AppError> {
+        let w = self
+            .index
+            .writer_with_num_threads(1, WRITER_BYTES)
+            .map_err(|e| failed("opening its writer", e))?;
+        *self.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(w);
+        Ok(())
+    }
+
     /// Whether this process keeps the index (the others only read it).
     pub fn writes(&self) -> bool {
-        self.writer.is_some()
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Takes over writing when the process that wrote has gone; whether
+    /// this process writes now.
+    pub fn try_to_write(&self) -> bool {
+        if self.writes() {
+            return true;
+        }
+        if !take_lock(&self.lock) {
+            return false;
+        }
+        match self.start_writing() {
+            Ok(()) => {
+                tracing::info!("search index: the process that wrote it has gone; writing it here");
+                true
+            }
+            Err(_) => {
+                let _ = self.lock.unlock();
+                false
+            }
+        }
     }
 
     /// What the last commit recorded about itself (the caller's own words).
@@ -270,11 +328,12 @@ impl Opened {
 
     /// Whether a full build has been committed, by this process or another.
     pub fn is_complete(&self) -> bool {
-        if self.complete.load(Ordering::Relaxed) {
+        let writes = self.writes();
+        if writes && self.complete.load(Ordering::Relaxed) {
             return true;
         }
         let done = self.payload().is_some_and(|p| says_complete(&p));
-        if done {
+        if done && writes {
             self.complete.store(true, Ordering::Relaxed);
         }
         done
@@ -290,10 +349,10 @@ impl Opened {
         add: Vec<Entry>,
         payload: &str,
     ) -> Result<(), AppError> {
-        let Some(w) = &self.writer else {
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = guard.as_mut() else {
             return Ok(());
         };
-        let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
         let f = self.fields;
         for (kind, id) in remove {
             w.delete_term(Term::from_field_text(f.key, &key(kind, *id)));
@@ -320,7 +379,7 @@ impl Opened {
         let mut commit = w.prepare_commit().map_err(|e| failed("committing", e))?;
         commit.set_payload(payload);
         commit.commit().map_err(|e| failed("committing", e))?;
-        drop(w);
+        drop(guard);
         if says_complete(payload) {
             self.complete.store(true, Ordering::Relaxed);
         }
@@ -332,10 +391,10 @@ impl Opened {
 
     /// Removes every entry (before a full build), committing with `payload`.
     pub fn clear(&self, payload: &str) -> Result<(), AppError> {
-        let Some(w) = &self.writer else {
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = guard.as_mut() else {
             return Ok(());
         };
-        let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
         w.delete_all_documents()
             .map_err(|e| failed("clearing", e))?;
         let mut commit = w.prepare_commit().map_err(|e| failed("committing", e))?;
@@ -636,7 +695,21 @@ mod tests {
         let other = Opened::open(&dir).unwrap();
         assert!(!other.writes());
         assert!(other.is_complete());
-        drop((s, other));
+        assert!(!other.try_to_write(), "the first still writes");
+        // When the writer goes, the reader takes over.
+        drop(s);
+        assert!(other.try_to_write());
+        other
+            .write(&[], vec![entry("ticket", 9, 1, "Taken over", "")], done)
+            .unwrap();
+        assert_eq!(
+            other
+                .find(&find(&words("taken"), &["ticket"]))
+                .unwrap()
+                .total,
+            1
+        );
+        drop(other);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -32,6 +32,8 @@ pub struct Settings {
     /// How old the dashboards' kept figures grow before the scheduler
     /// computes them again (a view computes them itself past twice that).
     pub dashboard_refresh: Duration,
+    /// How often the search index looks at what changed in the database.
+    pub search_look: Duration,
     /// Where uploaded files live (`attachments/` below it).
     pub data_dir: std::path::PathBuf,
     /// The largest attachment accepted, in bytes.
@@ -144,6 +146,7 @@ impl Settings {
             billing: BillingSettings::default(),
             close_solved_days: 7,
             dashboard_refresh: Duration::from_secs(300),
+            search_look: Duration::from_secs(5),
             data_dir: std::env::temp_dir(),
             attachment_max_bytes: 25 << 20,
             subscription_grace_days: 7,

@@ -109,6 +109,8 @@ fn SearchForm(
         .as_ref()
         .map(|r| r.kinds.clone())
         .unwrap_or_default();
+    // Billing clerks search no tickets: no ticket status to choose.
+    let show_status = !staff || kinds.is_empty() || kinds.iter().any(|k| k.key == "ticket");
     view! {
         {general.map(|e| view! { <ErrorNotice error=e/> })}
         {from_link.map(|(m, href, what)| view! {
@@ -134,6 +136,7 @@ fn SearchForm(
                     </select>
                 </div>
             })}
+            {show_status.then(|| view! {
             <div class="field">
                 <label for="s-status">"Ticket status"</label>
                 <select id="s-status" name="status" aria-describedby="s-status-hint"
@@ -144,8 +147,9 @@ fn SearchForm(
                     }).collect_view()}
                 </select>
                 {staff.then(|| view! { <p id="s-status-hint" class="hint">"A status searches tickets only."</p> })}
-                {status_error.map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                {status_error.clone().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
             </div>
+            })}
             <button type="submit" class="primary">"Search"</button>
         </form>
     }

@@ -171,6 +171,11 @@ impl TestServer {
 
     /// A second server process on the same database (no migrations, no demo).
     pub async fn second_process(&self) -> TestServer {
+        self.second_process_with(&[]).await
+    }
+
+    /// Like [`TestServer::second_process`], with more command-line arguments.
+    pub async fn second_process_with(&self, extra: &[&str]) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -190,7 +195,9 @@ impl TestServer {
             "--data-dir",
             &dir.0.display().to_string(),
         ]
-        .map(String::from);
+        .map(String::from)
+        .into_iter()
+        .chain(extra.iter().map(|a| a.to_string()));
         let config = server::config::Cli::parse_from(args).config;
         let db = server::connect(&self.db_url).await.expect("connect");
         let state = server::state(&config, db);

@@ -12,7 +12,8 @@ use crate::core::search::Entry;
 /// very long conversation is found by its first 200 KB).
 const MAX_TEXT: usize = 200_000;
 
-fn push(text: &mut String, part: &str) {
+/// Adds `part` on a line of its own, up to [`MAX_TEXT`] in all.
+pub(super) fn push(text: &mut String, part: &str) {
     if text.len() >= MAX_TEXT || part.is_empty() {
         return;
     }

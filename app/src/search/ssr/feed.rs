@@ -25,8 +25,8 @@ use crate::error::AppError;
 
 use super::{entries, DOCUMENT, ORGANIZATION, TICKET};
 
-/// How often the database is asked what changed.
-const LOOK_EVERY: Duration = Duration::from_secs(5);
+/// How often a process that only reads the index tries to take over writing it.
+const TAKE_OVER_EVERY: Duration = Duration::from_secs(30);
 /// How often organizations and contacts are read whole.
 const ORGANIZATIONS_EVERY: Duration = Duration::from_secs(1800);
 /// A look reads again what changed this long before the last change it
@@ -69,10 +69,15 @@ pub fn start(state: AppState) {
         // Logged; search answers that it is unavailable.
         Err(_) => return,
     };
-    if !idx.writes() {
-        return;
-    }
     tokio::spawn(async move {
+        // Another process writes it: take over when that process is gone.
+        let mut closing = state.live.closing();
+        while !idx.try_to_write() {
+            tokio::select! {
+                _ = closing.changed() => return,
+                _ = tokio::time::sleep(TAKE_OVER_EVERY) => {}
+            }
+        }
         if let Err(e) = run(&state, idx).await {
             tracing::error!(error = %e, "search index: keeping it current stopped");
         }
@@ -209,11 +214,15 @@ async fn organizations(state: &AppState, idx: &Arc<Opened>, mark: &Mark) -> Resu
 
 /// Indexes the rows of `$entity` changed after `$since`, in batches read by
 /// (`updated_at`, id) so that many rows changed at one instant are all
-/// read; each batch's commit records how far it got.
+/// read; each batch's commit records how far it got: the newest change
+/// seen, but never later than [`OVERLAP_SECS`] ago, so that a transaction
+/// committing a moment late is still read by the next look (and, once
+/// changes stop, the looks stop reading them again).
 macro_rules! changed_since {
     ($state:expr, $idx:expr, $mark:expr, $entity:ty, $id:expr, $updated:expr, $since:expr, $which:ident, $apply:ident) => {{
         use sea_orm::sea_query::{Expr, ExprTrait};
-        let mut from: (DateTime<Utc>, i32) = ($since, 0);
+        let mut from: (DateTime<Utc>, i32) = ($since, i32::MAX);
+        let settled = Utc::now() - chrono::Duration::seconds(OVERLAP_SECS);
         loop {
             let rows: Vec<(i32, DateTime<Utc>)> = <$entity>::find()
                 .select_only()
@@ -235,7 +244,7 @@ macro_rules! changed_since {
             from = (last_at, last_id);
             let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
             let mut mark = $mark.clone();
-            mark.$which = std::cmp::max(Some(last_at), $mark.$which);
+            mark.$which = std::cmp::max(Some(std::cmp::min(last_at, settled)), $mark.$which);
             $apply($state, $idx, &ids, &mark).await?;
             $mark.$which = mark.$which;
             if (rows.len() as u64) < BATCH {
@@ -265,9 +274,8 @@ async fn reindex_documents(
 
 /// Indexes the tickets and documents changed since the last look.
 async fn look(state: &AppState, idx: &Arc<Opened>, mark: &mut Mark) -> Result<(), AppError> {
-    let overlap = chrono::Duration::seconds(OVERLAP_SECS);
     let epoch = DateTime::<Utc>::UNIX_EPOCH;
-    let since = mark.tickets.unwrap_or(epoch) - overlap;
+    let since = mark.tickets.unwrap_or(epoch);
     changed_since!(
         state,
         idx,
@@ -279,7 +287,7 @@ async fn look(state: &AppState, idx: &Arc<Opened>, mark: &mut Mark) -> Result<()
         tickets,
         reindex_tickets
     );
-    let since = mark.documents.unwrap_or(epoch) - overlap;
+    let since = mark.documents.unwrap_or(epoch);
     changed_since!(
         state,
         idx,
@@ -294,12 +302,27 @@ async fn look(state: &AppState, idx: &Arc<Opened>, mark: &mut Mark) -> Result<()
     Ok(())
 }
 
+/// The tickets of organizations `orgs`.
+async fn tickets_of(state: &AppState, orgs: &[i32]) -> Result<Vec<i32>, AppError> {
+    if orgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Id)
+        .filter(ticket::Column::OrganizationId.is_in(orgs.to_vec()))
+        .into_tuple()
+        .all(&state.db)
+        .await?)
+}
+
 async fn run(state: &AppState, idx: Arc<Opened>) -> Result<(), AppError> {
     // Listening before building: what changes meanwhile is not lost.
     let mut rx = state.live.subscribe();
     let mut closing = state.live.closing();
     let mut mark = Mark::read(&idx);
-    if !mark.complete {
+    let building = !mark.complete;
+    if building {
         // Retried until the database answers (the server may start before it).
         loop {
             match build(state, &idx).await {
@@ -315,8 +338,15 @@ async fn run(state: &AppState, idx: Arc<Opened>) -> Result<(), AppError> {
             }
         }
     }
-    let mut look_tick = tokio::time::interval(LOOK_EVERY);
+    let mut look_tick = tokio::time::interval(state.settings.search_look);
     let mut org_tick = tokio::time::interval(ORGANIZATIONS_EVERY);
+    // A slow look is not followed by a burst of the looks it delayed.
+    look_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    org_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    if building {
+        // Organizations were read whole by the build just now.
+        org_tick.reset();
+    }
     enum Wake {
         Look,
         Organizations,
@@ -367,9 +397,16 @@ async fn run(state: &AppState, idx: Arc<Opened>) -> Result<(), AppError> {
                 } else if tickets.is_empty() && orgs.is_empty() {
                     Ok(())
                 } else {
-                    let tickets: Vec<i32> = tickets.into_iter().collect();
                     let orgs: Vec<i32> = orgs.into_iter().collect();
-                    reindex(state, &idx, &tickets, &orgs, &[], &mark).await
+                    // Their tickets carry their people's names and addresses.
+                    match tickets_of(state, &orgs).await {
+                        Ok(more) => {
+                            tickets.extend(more);
+                            let tickets: Vec<i32> = tickets.into_iter().collect();
+                            reindex(state, &idx, &tickets, &orgs, &[], &mark).await
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             }
         };

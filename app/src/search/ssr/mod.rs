@@ -14,7 +14,7 @@ use crate::core::authz::{self, Capability};
 use crate::core::search::{self as index, Find, Text};
 use crate::core::state::AppState;
 use crate::error::AppError;
-use crate::support::ssr::{reach, scope, Reach};
+use crate::support::ssr::{condition, reach, Reach};
 
 /// The rows of an entity with ids `$ids`, by id (no query for no ids).
 macro_rules! by_id {
@@ -170,15 +170,22 @@ fn checked(
         },
     };
     let status = q.status.trim();
-    if !status.is_empty()
-        && !crate::support::TICKET_STATUSES
+    if !status.is_empty() {
+        if !crate::support::TICKET_STATUSES
             .iter()
             .any(|(k, _)| *k == status)
-    {
-        return Err(AppError::invalid(
-            "status",
-            "Choose a status from the list.",
-        ));
+        {
+            return Err(AppError::invalid(
+                "status",
+                "Choose a status from the list.",
+            ));
+        }
+        if !r.kinds.contains(&TICKET) || kind.is_some_and(|k| k != TICKET) {
+            return Err(AppError::invalid(
+                "status",
+                "A status narrows tickets only: choose Any status, or search tickets.",
+            ));
+        }
     }
     let page = match q.page.trim() {
         "" => 1,
@@ -217,6 +224,17 @@ pub async fn search(
     };
     if r.kinds.is_empty() {
         return Err(AppError::Forbidden);
+    }
+    if r.kinds.len() > 1 {
+        out.kinds = r
+            .kinds
+            .iter()
+            .map(|k| KindCount {
+                key: (*k).to_owned(),
+                label: label(k).to_owned(),
+                count: 0,
+            })
+            .collect();
     }
     let words = index::words(&text);
     if words.is_empty() {
@@ -267,13 +285,7 @@ pub async fn search(
             };
             let found = idx.find(&find)?;
             let counts = if find_kinds.len() > 1 {
-                idx.count_by_kind(
-                    &Find {
-                        status: None,
-                        ..find.clone()
-                    },
-                    &find_kinds,
-                )?
+                idx.count_by_kind(&find, &find_kinds)?
             } else {
                 Vec::new()
             };
@@ -285,28 +297,45 @@ pub async fn search(
     let (found, counts) = found;
     out.total = found.total as u64;
     out.pages = found.total.div_ceil(PAGE_SIZE).clamp(1, MAX_PAGE);
-    out.kinds = counts
-        .into_iter()
-        .map(|(k, n)| KindCount {
-            key: k.to_owned(),
-            label: label(k).to_owned(),
-            count: n as u64,
-        })
-        .collect();
-    out.hits = hits(state, actor, &r, &idx, &words, &found.hits).await?;
+    if !counts.is_empty() {
+        out.kinds = counts
+            .into_iter()
+            .map(|(k, n)| KindCount {
+                key: k.to_owned(),
+                label: label(k).to_owned(),
+                count: n as u64,
+            })
+            .collect();
+    }
+    let loaded = load(state, &r, &found.hits).await?;
+    let (staff, internal) = (r.staff, r.internal);
+    out.hits = tokio::task::spawn_blocking(move || {
+        hits(&loaded, staff, internal, &idx, &words, &found.hits)
+    })
+    .await
+    .map_err(|_| AppError::Internal)?;
     Ok(out)
 }
 
-/// The hits as the pages would show them: each loaded under the page's own
-/// rule (a hit the index holds but the asker may not see is dropped).
-async fn hits(
+/// What the hits show, read from the database under the page's own rules.
+struct Loaded {
+    tickets: HashMap<i32, ticket::Model>,
+    /// Per ticket, its public comments and (for staff) internal notes.
+    conversation: HashMap<i32, (String, String)>,
+    contacts: HashMap<i32, contact::Model>,
+    documents: HashMap<i32, document::Model>,
+    /// The organizations hit, and those the other hits belong to.
+    organizations: HashMap<i32, organization::Model>,
+    organizations_hit: Vec<i32>,
+}
+
+/// Loads what `found` names, each under the page's own rule (a hit the
+/// index holds but the asker may not see is left out).
+async fn load(
     state: &AppState,
-    actor: &Actor,
     r: &Reachable,
-    idx: &index::Opened,
-    words: &[String],
     found: &[(String, i32)],
-) -> Result<Vec<Hit>, AppError> {
+) -> Result<Loaded, AppError> {
     let db = &state.db;
     let ids = |kind: &str| -> Vec<i32> {
         if !r.kinds.contains(&kind) {
@@ -320,18 +349,19 @@ async fn hits(
     };
     let (ticket_ids, org_ids, contact_ids, doc_ids) =
         (ids(TICKET), ids(ORGANIZATION), ids(CONTACT), ids(DOCUMENT));
-    let tickets: HashMap<i32, ticket::Model> = if ticket_ids.is_empty() {
-        HashMap::new()
-    } else {
-        let (cond, _) = scope(db, actor).await?;
-        ticket::Entity::find()
-            .filter(ticket::Column::Id.is_in(ticket_ids.clone()))
-            .filter(cond)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect()
+    let tickets: HashMap<i32, ticket::Model> = match r.tickets {
+        Some(reach) if !ticket_ids.is_empty() => {
+            let (cond, _) = condition(reach);
+            ticket::Entity::find()
+                .filter(ticket::Column::Id.is_in(ticket_ids.clone()))
+                .filter(cond)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t))
+                .collect()
+        }
+        _ => HashMap::new(),
     };
     let mut conversation: HashMap<i32, (String, String)> = HashMap::new();
     if !tickets.is_empty() {
@@ -343,9 +373,7 @@ async fn hits(
         }
         for c in q.order_by_asc(ticket_comment::Column::Id).all(db).await? {
             let (public, internal) = conversation.entry(c.ticket_id).or_default();
-            let into = if c.internal { internal } else { public };
-            into.push('\n');
-            into.push_str(&c.body);
+            entries::push(if c.internal { internal } else { public }, &c.body);
         }
     }
     let contacts = by_id!(db, contact, contact_ids);
@@ -355,8 +383,35 @@ async fn hits(
     org_names_wanted.extend(contacts.values().map(|c| c.organization_id));
     org_names_wanted.extend(docs.values().map(|d| d.organization_id));
     let orgs = by_id!(db, organization, org_names_wanted);
+    Ok(Loaded {
+        tickets,
+        conversation,
+        contacts,
+        documents: docs,
+        organizations: orgs,
+        organizations_hit: org_ids,
+    })
+}
+
+/// The hits as the page shows them, snippets cut (blocking: the texts may be long).
+fn hits(
+    loaded: &Loaded,
+    staff: bool,
+    internal: bool,
+    idx: &index::Opened,
+    words: &[String],
+    found: &[(String, i32)],
+) -> Vec<Hit> {
+    let Loaded {
+        tickets,
+        conversation,
+        contacts,
+        documents: docs,
+        organizations: orgs,
+        organizations_hit: org_ids,
+    } = loaded;
     let org_name = |id: i32| orgs.get(&id).map(|o| o.name.clone()).unwrap_or_default();
-    let ticket_base = if r.staff {
+    let ticket_base = if staff {
         "/staff/tickets"
     } else {
         "/support/tickets"
@@ -368,13 +423,12 @@ async fn hits(
     for (kind, id) in found {
         let hit = match kind.as_str() {
             TICKET => tickets.get(id).map(|t| {
-                let (public, internal) = conversation.get(id).cloned().unwrap_or_default();
+                let (public, notes) = conversation.get(id).cloned().unwrap_or_default();
                 let body = format!("{}{public}", t.description);
                 let (snip, is_internal) = match snippet(Text::Body, &body) {
                     Some(s) => (s, false),
-                    None => match r
-                        .internal
-                        .then(|| snippet(Text::Restricted, &internal))
+                    None => match internal
+                        .then(|| snippet(Text::Restricted, &notes))
                         .flatten()
                     {
                         Some(s) => (s, true),
@@ -382,7 +436,7 @@ async fn hits(
                     },
                 };
                 let mut facts = Vec::new();
-                if r.staff {
+                if staff {
                     facts.push(org_name(t.organization_id));
                 }
                 facts.push(
@@ -453,5 +507,5 @@ async fn hits(
         };
         out.extend(hit);
     }
-    Ok(out)
+    out
 }

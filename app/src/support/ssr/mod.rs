@@ -44,7 +44,7 @@ use opening::*;
 pub use opening::{
     open_ticket, open_ticket_as, open_ticket_counted, ticket_releases, ticket_servers,
 };
-pub use policy::{reach, scope, visible, Access, Reach};
+pub use policy::{condition, reach, scope, visible, Access, Reach};
 pub use queue::sync_queue;
 pub use reading::{
     comment_tail, comments_after, comments_after_except, list_tickets, live_snapshot, load_ticket,

@@ -71,7 +71,12 @@ pub async fn scope<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
 ) -> Result<(Condition, Access), AppError> {
-    Ok(match reach(db, actor).await? {
+    Ok(condition(reach(db, actor).await?))
+}
+
+/// The tickets `reach` gives, as a condition on `tickets`.
+pub fn condition(reach: Reach) -> (Condition, Access) {
+    match reach {
         Reach::Everything => (Condition::all(), Access::Staff),
         Reach::Organization(org) => (
             Condition::all().add(ticket::Column::OrganizationId.eq(org)),
@@ -98,7 +103,7 @@ pub async fn scope<C: ConnectionTrait>(
                 ),
             Access::Customer,
         ),
-    })
+    }
 }
 
 /// Loads ticket `id` if it is in `actor`'s scope; 404 otherwise (a ticket

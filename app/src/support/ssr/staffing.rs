@@ -157,6 +157,12 @@ pub async fn add_follower(id: i32, contact_id: i32) -> Result<(), AppError> {
     )
     .exec_without_returning(&txn)
     .await?;
+    // Who finds the ticket changed: what reads changes by time (search) reads it again.
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(ticket::Column::Id.eq(t.id))
+        .exec(&txn)
+        .await?;
     event(&txn, t.id, "follower", &actor.name, Some(c.name), false).await?;
     txn.commit().await?;
     crate::core::live::publish(&state, crate::core::live::Change::Ticket(t.id)).await;

@@ -308,6 +308,8 @@ async fn close_solved(
         let r = ticket::Entity::update_many()
             .col_expr(ticket::Column::Status, Expr::value("closed"))
             .col_expr(ticket::Column::ClosedAt, Expr::value(Some(now)))
+            // Changed: what reads changes by time (search) reads it again.
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
             .filter(ticket::Column::Id.eq(t.id))
             .filter(ticket::Column::Status.eq("solved"))
             .exec(&txn)
