@@ -224,7 +224,8 @@ type Sla = [(i16, i32, i32, i32, bool); 4];
 /// One program with three levels of distinct limits. Returns the level ids,
 /// cheapest first.
 /// Demo invoices, proposals and estimates for Acme Corp, issued through the
-/// billing code itself (numbers, links and mail as staff would make them).
+/// billing code itself (numbers, links and mail as staff would make them),
+/// and a few tickets, opened and answered the same way.
 pub async fn load_demo_documents(state: &app::core::state::AppState) -> anyhow::Result<()> {
     let acme = organization::Entity::find()
         .filter(organization::Column::Name.eq("Acme Corp"))
@@ -233,7 +234,10 @@ pub async fn load_demo_documents(state: &app::core::state::AppState) -> anyhow::
         .context("the demo organization Acme Corp is missing")?;
     app::billing::ssr::load_demo_documents(state, acme.id, "billing@example.com")
         .await
-        .map_err(|e| anyhow::anyhow!("loading demo documents: {e}"))
+        .map_err(|e| anyhow::anyhow!("loading demo documents: {e}"))?;
+    app::support::ssr::load_demo_tickets(state)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading demo tickets: {e}"))
 }
 
 async fn load_demo_catalog(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<Vec<i32>> {

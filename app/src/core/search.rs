@@ -14,24 +14,27 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, INDEXED, STORED,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
     STRING,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal, SegmentReader,
+    TantivyDocument, Term,
+};
 
 use crate::error::AppError;
 
 /// Bumped when the schema or the tokenizer changes: the index is then
 /// rebuilt in a directory of its own (`search/v<N>`).
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const TOKENIZER: &str = "portico";
 /// Words a search reads (the rest of a pasted paragraph is ignored).
 pub const MAX_WORDS: usize = 12;
@@ -96,12 +99,81 @@ pub struct Find<'a> {
 pub struct Found {
     pub hits: Vec<(String, i32)>,
     pub total: usize,
+    /// Matches per kind, for the kinds asked to be counted.
+    pub by_kind: Vec<(&'static str, usize)>,
+}
+
+/// A kind as a number, for the fast field the per-kind counts read.
+fn kind_code(kind: &str) -> u64 {
+    // FNV-1a: stable across releases (the index keeps it).
+    kind.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Counts the matches of each of `codes`' kinds in one pass.
+struct KindCounts {
+    codes: Vec<u64>,
+}
+
+struct KindCountsInSegment {
+    column: tantivy::columnar::Column<u64>,
+    codes: Vec<u64>,
+    counts: Vec<usize>,
+}
+
+impl Collector for KindCounts {
+    type Fruit = Vec<usize>;
+    type Child = KindCountsInSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<KindCountsInSegment> {
+        Ok(KindCountsInSegment {
+            column: segment.fast_fields().u64("kind_code")?,
+            codes: self.codes.clone(),
+            counts: vec![0; self.codes.len()],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<usize>>) -> tantivy::Result<Vec<usize>> {
+        let mut total = vec![0; self.codes.len()];
+        for f in fruits {
+            for (t, n) in total.iter_mut().zip(f) {
+                *t += n;
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl SegmentCollector for KindCountsInSegment {
+    type Fruit = Vec<usize>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        if let Some(code) = self.column.first(doc) {
+            if let Some(i) = self.codes.iter().position(|c| *c == code) {
+                self.counts[i] += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Vec<usize> {
+        self.counts
+    }
 }
 
 #[derive(Clone, Copy)]
 struct Fields {
     key: Field,
     kind: Field,
+    kind_code: Field,
     id: Field,
     org: Field,
     people: Field,
@@ -121,6 +193,7 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         key: b.add_text_field("key", STRING),
         kind: b.add_text_field("kind", STRING | STORED),
+        kind_code: b.add_u64_field("kind_code", FAST),
         id: b.add_u64_field("id", STORED),
         org: b.add_u64_field("org", INDEXED),
         people: b.add_u64_field("people", INDEXED),
@@ -292,6 +365,22 @@ impl Opened {
         Ok(())
     }
 
+    /// Waits until the segments the writer is merging are merged (after a
+    /// build: searches then read a few large segments, not many small ones).
+    /// Blocking.
+    pub fn settle(&self) -> Result<(), AppError> {
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = guard.take() else {
+            return Ok(());
+        };
+        w.wait_merging_threads().map_err(|e| failed("merging", e))?;
+        drop(guard);
+        self.start_writing()?;
+        self.reader
+            .reload()
+            .map_err(|e| failed("reloading its reader", e))
+    }
+
     /// Whether this process keeps the index (the others only read it).
     pub fn writes(&self) -> bool {
         self.writer
@@ -362,6 +451,7 @@ impl Opened {
             let mut d = TantivyDocument::default();
             d.add_text(f.key, key(e.kind, e.id));
             d.add_text(f.kind, e.kind);
+            d.add_u64(f.kind_code, kind_code(e.kind));
             d.add_u64(f.id, e.id as u64);
             if let Some(org) = e.org {
                 d.add_u64(f.org, org as u64);
@@ -476,24 +566,55 @@ impl Opened {
         BooleanQuery::new(parts)
     }
 
-    /// The page `find` asks for; nothing when it has no words or kinds.
+    /// The page `find` asks for.
     pub fn find(&self, find: &Find<'_>) -> Result<Found, AppError> {
+        self.find_counting(find, &[])
+    }
+
+    /// The page `find` asks for, and how many of each of `count` (kinds)
+    /// the same words find (counted in one pass, when there are several);
+    /// nothing when it has no words or kinds.
+    pub fn find_counting(
+        &self,
+        find: &Find<'_>,
+        count: &[&'static str],
+    ) -> Result<Found, AppError> {
         if find.words.is_empty() || find.kinds.is_empty() || find.limit == 0 {
-            return Ok(Found::default());
+            return Ok(Found {
+                by_kind: count.iter().map(|k| (*k, 0)).collect(),
+                ..Found::default()
+            });
         }
         let searcher = self.reader.searcher();
         let q = self.query(find, find.kinds);
-        let (top, total) = searcher
-            .search(
-                &q,
-                &(
-                    TopDocs::with_limit(find.limit)
-                        .and_offset(find.offset)
-                        .order_by_score(),
-                    Count,
-                ),
-            )
-            .map_err(|e| failed("searching", e))?;
+        let top = TopDocs::with_limit(find.limit)
+            .and_offset(find.offset)
+            .order_by_score();
+        let (top, total, by_kind) = if count.len() > 1 {
+            let counts = searcher
+                .search(
+                    &self.query(find, count),
+                    &KindCounts {
+                        codes: count.iter().map(|k| kind_code(k)).collect(),
+                    },
+                )
+                .map_err(|e| failed("counting", e))?;
+            let by_kind: Vec<(&'static str, usize)> = count.iter().copied().zip(counts).collect();
+            let total = by_kind
+                .iter()
+                .filter(|(k, _)| find.kinds.contains(k))
+                .map(|(_, n)| n)
+                .sum();
+            let top = searcher
+                .search(&q, &top)
+                .map_err(|e| failed("searching", e))?;
+            (top, total, by_kind)
+        } else {
+            let (top, total) = searcher
+                .search(&q, &(top, Count))
+                .map_err(|e| failed("searching", e))?;
+            (top, total, Vec::new())
+        };
         let mut hits = Vec::with_capacity(top.len());
         for (_, addr) in top {
             let d: TantivyDocument = searcher.doc(addr).map_err(|e| failed("reading a hit", e))?;
@@ -503,28 +624,11 @@ impl Opened {
                 hits.push((kind.to_owned(), id as i32));
             }
         }
-        Ok(Found { hits, total })
-    }
-
-    /// How many entries of each kind `find` matches (its own kinds ignored).
-    pub fn count_by_kind(
-        &self,
-        find: &Find<'_>,
-        kinds: &[&'static str],
-    ) -> Result<Vec<(&'static str, usize)>, AppError> {
-        if find.words.is_empty() {
-            return Ok(kinds.iter().map(|k| (*k, 0)).collect());
-        }
-        let searcher = self.reader.searcher();
-        kinds
-            .iter()
-            .map(|k| {
-                let n = searcher
-                    .search(&self.query(find, &[k]), &Count)
-                    .map_err(|e| failed("counting", e))?;
-                Ok((*k, n))
-            })
-            .collect()
+        Ok(Found {
+            hits,
+            total,
+            by_kind,
+        })
     }
 
     /// The best part of `text` for `words`, with the ranges of the words in
@@ -678,8 +782,18 @@ mod tests {
                 .total,
             1
         );
-        let counts = s.count_by_kind(&find(&words("slow"), &[]), &["ticket", "organization"]);
-        assert_eq!(counts.unwrap(), [("ticket", 1), ("organization", 0)]);
+        let slow = words("slow");
+        let counted = s
+            .find_counting(&find(&slow, &["ticket"]), &["ticket", "organization"])
+            .unwrap();
+        assert_eq!(counted.by_kind, [("ticket", 1), ("organization", 0)]);
+        assert_eq!(counted.total, 1);
+        let dw = words("disk");
+        let both = s
+            .find_counting(&find(&dw, &["organization"]), &["ticket", "organization"])
+            .unwrap();
+        assert_eq!(both.by_kind, [("ticket", 1), ("organization", 0)]);
+        assert_eq!((both.total, both.hits.len()), (0, 0), "counted, not found");
         let snip = s
             .snippet(&words("backup"), Text::Body, "so the Backup failed", 100)
             .unwrap();

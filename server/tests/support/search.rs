@@ -205,6 +205,11 @@ async fn search_finds_only_what_each_person_may_see(srv: &TestServer) {
         found(srv, &billing, "INV-2026-04242", &[]).await["total"],
         1
     );
+    // By the customer's name too, as tickets are.
+    let by_name = found(srv, &billing, "acme", &[("kind", "document")]).await;
+    assert_eq!(titles(&by_name), ["INV-2026-04242"]);
+    let tickets = found(srv, &agent, "acme quokka", &[]).await;
+    assert_eq!(tickets["total"], 2, "{tickets}");
     assert_eq!(found(srv, &billing, "quokka", &[]).await["total"], 0);
     assert_eq!(found(srv, &billing, "wombat", &[]).await["total"], 0);
     assert_eq!(found(srv, &agent, "kestrel", &[]).await["total"], 0);

@@ -8,6 +8,20 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 
 use crate::core::search::Entry;
 
+/// The names of organizations `ids`.
+async fn organization_names<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<i32>,
+) -> Result<HashMap<i32, String>, DbErr> {
+    Ok(organization::Entity::find()
+        .filter(organization::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
 /// The most of one ticket's conversation the index reads (a ticket with a
 /// very long conversation is found by its first 200 KB).
 const MAX_TEXT: usize = 200_000;
@@ -56,6 +70,8 @@ pub async fn tickets<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<Entr
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
+    // Found by their organization's name too ("acme replication").
+    let orgs = organization_names(db, ts.iter().map(|t| t.organization_id).collect()).await?;
     let mut by_ticket: HashMap<i32, Entry> = ts
         .into_iter()
         .map(|t| {
@@ -65,6 +81,10 @@ pub async fn tickets<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<Entr
                 push(&mut body, &r.name);
                 push(&mut body, &r.email);
             }
+            push(
+                &mut body,
+                orgs.get(&t.organization_id).map_or("", String::as_str),
+            );
             push(&mut body, &t.product);
             push(&mut body, &t.version);
             let e = Entry {
@@ -147,7 +167,7 @@ pub async fn organizations<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Ve
     Ok(out)
 }
 
-/// The documents `ids`: found by number, purchase order and notes.
+/// The documents `ids`: found by number, organization, purchase order and notes.
 pub async fn documents<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<Entry>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -156,10 +176,15 @@ pub async fn documents<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<En
         .filter(document::Column::Id.is_in(ids.to_vec()))
         .all(db)
         .await?;
+    let orgs = organization_names(db, docs.iter().map(|d| d.organization_id).collect()).await?;
     Ok(docs
         .into_iter()
         .map(|d| {
             let mut body = String::new();
+            push(
+                &mut body,
+                orgs.get(&d.organization_id).map_or("", String::as_str),
+            );
             push(&mut body, d.purchase_order.as_deref().unwrap_or_default());
             push(
                 &mut body,

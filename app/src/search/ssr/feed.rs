@@ -194,6 +194,12 @@ async fn build(state: &AppState, idx: &Arc<Opened>) -> Result<Mark, AppError> {
     };
     total += pending.len();
     write(idx, Vec::new(), pending, &done).await?;
+    {
+        let idx = idx.clone();
+        tokio::task::spawn_blocking(move || idx.settle())
+            .await
+            .map_err(|_| AppError::Internal)??;
+    }
     tracing::info!(
         entries = total,
         seconds = started.elapsed().as_secs_f64(),

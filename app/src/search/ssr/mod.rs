@@ -283,12 +283,13 @@ pub async fn search(
                 offset,
                 limit: PAGE_SIZE,
             };
-            let found = idx.find(&find)?;
-            let counts = if find_kinds.len() > 1 {
-                idx.count_by_kind(&find, &find_kinds)?
+            let count: &[&'static str] = if find_kinds.len() > 1 {
+                &find_kinds
             } else {
-                Vec::new()
+                &[]
             };
+            let found = idx.find_counting(&find, count)?;
+            let counts = found.by_kind.clone();
             Ok::<_, AppError>((found, counts))
         })
         .await
@@ -424,7 +425,7 @@ fn hits(
         let hit = match kind.as_str() {
             TICKET => tickets.get(id).map(|t| {
                 let (public, notes) = conversation.get(id).cloned().unwrap_or_default();
-                let body = format!("{}{public}", t.description);
+                let body = format!("{}\n{public}", t.description);
                 let (snip, is_internal) = match snippet(Text::Body, &body) {
                     Some(s) => (s, false),
                     None => match internal

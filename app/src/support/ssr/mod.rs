@@ -31,6 +31,7 @@ use entity::Severity;
 
 mod clocks;
 mod comments;
+mod demo;
 mod opening;
 mod policy;
 pub mod queue;
@@ -40,6 +41,7 @@ mod staffing;
 mod sweep;
 use clocks::*;
 pub use comments::{add_comment, post_attachment, post_comment, post_mail, StoredFile};
+pub use demo::load_demo_tickets;
 use opening::*;
 pub use opening::{
     open_ticket, open_ticket_as, open_ticket_counted, ticket_releases, ticket_servers,
