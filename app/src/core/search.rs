@@ -153,6 +153,65 @@ impl Collector for KindCounts {
     }
 }
 
+/// `inner`, fed only the matches of `codes`' kinds: the page's hits come
+/// from the same pass that counts every kind.
+struct OfKinds<C> {
+    inner: C,
+    codes: Vec<u64>,
+}
+
+struct OfKindsInSegment<S> {
+    inner: S,
+    column: tantivy::columnar::Column<u64>,
+    codes: Vec<u64>,
+}
+
+impl<C: Collector> Collector for OfKinds<C> {
+    type Fruit = C::Fruit;
+    type Child = OfKindsInSegment<C::Child>;
+
+    fn for_segment(
+        &self,
+        ordinal: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(OfKindsInSegment {
+            inner: self.inner.for_segment(ordinal, segment)?,
+            column: segment.fast_fields().u64("kind_code")?,
+            codes: self.codes.clone(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.inner.requires_scoring()
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<<C::Child as SegmentCollector>::Fruit>,
+    ) -> tantivy::Result<C::Fruit> {
+        self.inner.merge_fruits(fruits)
+    }
+}
+
+impl<S: SegmentCollector> SegmentCollector for OfKindsInSegment<S> {
+    type Fruit = S::Fruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self
+            .column
+            .first(doc)
+            .is_some_and(|c| self.codes.contains(&c))
+        {
+            self.inner.collect(doc, score);
+        }
+    }
+
+    fn harvest(self) -> S::Fruit {
+        self.inner.harvest()
+    }
+}
+
 impl SegmentCollector for KindCountsInSegment {
     type Fruit = Vec<usize>;
 
@@ -591,23 +650,23 @@ impl Opened {
             .and_offset(find.offset)
             .order_by_score();
         let (top, total, by_kind) = if count.len() > 1 {
-            let counts = searcher
-                .search(
-                    &self.query(find, count),
-                    &KindCounts {
-                        codes: count.iter().map(|k| kind_code(k)).collect(),
-                    },
-                )
-                .map_err(|e| failed("counting", e))?;
+            // One pass over every counted kind: the page from the chosen ones.
+            let chosen = OfKinds {
+                inner: top,
+                codes: find.kinds.iter().map(|k| kind_code(k)).collect(),
+            };
+            let counts = KindCounts {
+                codes: count.iter().map(|k| kind_code(k)).collect(),
+            };
+            let (top, counts) = searcher
+                .search(&self.query(find, count), &(chosen, counts))
+                .map_err(|e| failed("searching", e))?;
             let by_kind: Vec<(&'static str, usize)> = count.iter().copied().zip(counts).collect();
             let total = by_kind
                 .iter()
                 .filter(|(k, _)| find.kinds.contains(k))
                 .map(|(_, n)| n)
                 .sum();
-            let top = searcher
-                .search(&q, &top)
-                .map_err(|e| failed("searching", e))?;
             (top, total, by_kind)
         } else {
             let (top, total) = searcher
