@@ -520,7 +520,6 @@ impl Opened {
             });
         }
         let searcher = self.reader.searcher();
-        let q = self.query(find, find.kinds);
         let top = TopDocs::with_limit(find.limit)
             .and_offset(find.offset)
             .order_by_score();
@@ -545,7 +544,7 @@ impl Opened {
             (top, total, by_kind)
         } else {
             let (top, total) = searcher
-                .search(&q, &(top, Count))
+                .search(&self.query(find, find.kinds), &(top, Count))
                 .map_err(|e| failed("searching", e))?;
             (top, total, Vec::new())
         };

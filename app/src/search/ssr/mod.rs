@@ -87,11 +87,7 @@ async fn reachable(state: &AppState, actor: &Actor) -> Result<Reachable, AppErro
 }
 
 fn label(kind: &str) -> &'static str {
-    KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, l)| *l)
-        .unwrap_or("")
+    crate::billing::label_of(KINDS, kind)
 }
 
 /// The singular of a kind's label ("Ticket").
